@@ -1,0 +1,131 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/surge-autoscaler/surge/bench/wire"
+)
+
+// AMQPPublisher publishes persistent messages to one queue through the default
+// exchange, on a channel in confirm mode.
+type AMQPPublisher struct {
+	conn  *amqp.Connection
+	ch    *amqp.Channel
+	queue string
+}
+
+var _ Publisher = (*AMQPPublisher)(nil)
+
+// DialAMQP connects to url and returns a publisher for queue. With declare set it
+// declares queue (durable, no arguments) first.
+func DialAMQP(url, queue string, declare bool) (*AMQPPublisher, error) {
+	conn, err := amqp.DialConfig(url, amqp.Config{
+		Properties: amqp.Table{"connection_name": "surge-bench-loadgen"},
+		Heartbeat:  10 * time.Second,
+		Locale:     "en_US",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dial broker: %w", err)
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("open channel: %w", err)
+	}
+	if declare {
+		if _, err := ch.QueueDeclare(queue, true, false, false, false, nil); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("declare queue %q: %w", queue, err)
+		}
+	}
+	if err := ch.Confirm(false); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("confirm mode: %w", err)
+	}
+	return &AMQPPublisher{conn: conn, ch: ch, queue: queue}, nil
+}
+
+// Publish sends m persistently with its id as the AMQP message-id.
+func (p *AMQPPublisher) Publish(ctx context.Context, m wire.Message) (Confirm, error) {
+	dc, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, "", p.queue, false, false, amqp.Publishing{
+		ContentType:  "application/json",
+		DeliveryMode: amqp.Persistent,
+		MessageId:    m.ID,
+		Timestamp:    m.SentTime(),
+		Body:         wire.Encode(m),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publish %q: %w", m.ID, err)
+	}
+	return func(ctx context.Context) error {
+		ok, err := dc.WaitContext(ctx)
+		switch {
+		case err != nil:
+			return fmt.Errorf("confirm of %q: %w", m.ID, err)
+		case !ok:
+			return fmt.Errorf("broker nacked %q", m.ID)
+		}
+		return nil
+	}, nil
+}
+
+// Purge removes every ready message from the queue and returns how many it removed.
+func (p *AMQPPublisher) Purge() (int, error) {
+	n, err := p.ch.QueuePurge(p.queue, false)
+	if err != nil {
+		return 0, fmt.Errorf("purge queue %q: %w", p.queue, err)
+	}
+	return n, nil
+}
+
+// Close closes the connection.
+func (p *AMQPPublisher) Close() error {
+	if err := p.conn.Close(); err != nil && !errors.Is(err, amqp.ErrClosed) {
+		return fmt.Errorf("close connection: %w", err)
+	}
+	return nil
+}
+
+// KafkaPublisher produces messages to one topic, keyed by message id. Kafka has no
+// deferred confirms in kafka-go's synchronous writer, so Publish writes and waits for
+// the acknowledgement of all in-sync replicas; the returned Confirm is already done.
+type KafkaPublisher struct {
+	w *kafka.Writer
+}
+
+var _ Publisher = (*KafkaPublisher)(nil)
+
+// NewKafkaPublisher returns a publisher for topic on brokers.
+func NewKafkaPublisher(brokers []string, topic string) *KafkaPublisher {
+	return &KafkaPublisher{w: &kafka.Writer{
+		Addr:                   kafka.TCP(brokers...),
+		Topic:                  topic,
+		Balancer:               &kafka.Hash{},
+		RequiredAcks:           kafka.RequireAll,
+		BatchTimeout:           time.Millisecond,
+		AllowAutoTopicCreation: true,
+	}}
+}
+
+// Publish writes m and waits for the broker's acknowledgement.
+func (p *KafkaPublisher) Publish(ctx context.Context, m wire.Message) (Confirm, error) {
+	err := p.w.WriteMessages(ctx, kafka.Message{Key: []byte(m.ID), Value: wire.Encode(m), Time: m.SentTime()})
+	if err != nil {
+		return nil, fmt.Errorf("produce %q: %w", m.ID, err)
+	}
+	return func(context.Context) error { return nil }, nil
+}
+
+// Close flushes and closes the writer.
+func (p *KafkaPublisher) Close() error {
+	if err := p.w.Close(); err != nil {
+		return fmt.Errorf("close writer: %w", err)
+	}
+	return nil
+}
