@@ -1,0 +1,303 @@
+package aci
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	armaci "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerinstance/armcontainerinstance/v2"
+
+	"github.com/surge-autoscaler/surge/providers"
+)
+
+// translator turns InstanceSpecs into container groups. It is pure: the same spec
+// and time always give the same group, and the spec is never modified.
+//
+// Mapping decisions (also in README.md):
+//   - command and args: ACI has one "command" that replaces the image's
+//     entrypoint, so command+args are concatenated; args without a command cannot
+//     be expressed (the image's entrypoint would be lost) and are refused, as is
+//     workingDir (no ACI field).
+//   - resources: ACI needs a request per container. requests are used as given;
+//     a resource with only a limit gets request = limit (what Kubernetes does);
+//     a resource with neither gets the configured default. Limits are passed as
+//     ACI limits (ACI lets a container burst up to its limit within the group).
+//     CPU is rounded up to 0.01 core and memory up to 0.1 GB, counting 1 GB as
+//     10^9 bytes, so a container never gets less than it asked for whichever GB
+//     ACI means. GPUs need Options.GPUSKU.
+//   - env: values from Secrets become secureValue (hidden in ACI's API), others
+//     value; for duplicate names the last one wins, as in Kubernetes.
+//   - ports: every container's ports are declared on the container; the group
+//     gets an IP exposing them only with a subnet (private) or Options.PublicIP.
+//   - imagePullSecrets: credentials whose server serves one of the pod's images.
+//   - labels are not mapped (ARM tags allow 50 names without '/'); the
+//     termination grace period cannot be: ACI stops containers on delete.
+type translator struct {
+	location        string
+	osType          armaci.OperatingSystemTypes
+	subnetID        string
+	publicIP        bool
+	dnsNameLabel    string
+	gpuSKU          armaci.GpuSKU
+	defaultMilliCPU int64
+	defaultMemory   int64
+	owner           string
+}
+
+// group translates spec into the container group named GroupName(spec.Ref). Every
+// problem is reported at once in one error for which providers.IsUnsupported is
+// true; the messages name the pod field and never contain values.
+func (t translator) group(spec *providers.InstanceSpec, now time.Time) (armaci.ContainerGroup, error) {
+	var errs []error
+	if len(spec.Containers) == 0 {
+		errs = append(errs, errors.New("containers: a pod needs at least one container"))
+	}
+	policy, err := restartPolicy(spec.RestartPolicy)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	props := &armaci.ContainerGroupPropertiesProperties{
+		OSType:        ptr(t.osType),
+		RestartPolicy: ptr(policy),
+	}
+	names := map[string]int{}
+	groupPorts := map[string]string{} // "80/TCP" -> container name
+	var ipPorts []*armaci.Port
+	for i, c := range spec.Containers {
+		if j, dup := names[c.Name]; dup {
+			errs = append(errs, fmt.Errorf("containers[%d].name: %q repeats containers[%d]", i, c.Name, j))
+		}
+		names[c.Name] = i
+		ctr, cerrs := t.container(i, c)
+		errs = append(errs, cerrs...)
+		for k, p := range ctr.Properties.Ports {
+			key := fmt.Sprintf("%d/%s", deref(p.Port), deref(p.Protocol))
+			if other, taken := groupPorts[key]; taken {
+				errs = append(errs, fmt.Errorf("containers[%d].ports[%d]: %s is already declared by container %q; a group's containers share one network namespace", i, k, key, other))
+				continue
+			}
+			groupPorts[key] = c.Name
+			ipPorts = append(ipPorts, &armaci.Port{Port: ptr(deref(p.Port)), Protocol: ptr(armaci.ContainerGroupNetworkProtocol(deref(p.Protocol)))})
+		}
+		props.Containers = append(props.Containers, ctr)
+	}
+	props.ImageRegistryCredentials = registryCredentials(spec)
+	t.network(props, spec.Ref, ipPorts)
+	if len(errs) > 0 {
+		return armaci.ContainerGroup{}, providers.NewError(providers.KindUnsupported,
+			fmt.Errorf("aci cannot run pod %s/%s: %w", spec.Ref.Namespace, spec.Ref.Name, errors.Join(errs...)))
+	}
+	return armaci.ContainerGroup{
+		Location:   ptr(t.location),
+		Tags:       groupTags(spec.Ref, t.owner, now),
+		Properties: props,
+	}, nil
+}
+
+// network sets the group's IP address and subnet.
+func (t translator) network(props *armaci.ContainerGroupPropertiesProperties, ref providers.InstanceRef, ports []*armaci.Port) {
+	if t.subnetID != "" {
+		props.SubnetIDs = []*armaci.ContainerGroupSubnetID{{ID: ptr(t.subnetID)}}
+		if len(ports) > 0 {
+			props.IPAddress = &armaci.IPAddress{Type: ptr(armaci.ContainerGroupIPAddressTypePrivate), Ports: ports}
+		}
+		return
+	}
+	if !t.publicIP || len(ports) == 0 {
+		return
+	}
+	props.IPAddress = &armaci.IPAddress{Type: ptr(armaci.ContainerGroupIPAddressTypePublic), Ports: ports}
+	if t.dnsNameLabel != "" {
+		label := t.dnsNameLabel + "-" + GroupName(ref)
+		if len(label) > maxNameLen {
+			label = strings.TrimRight(label[:maxNameLen], "-")
+		}
+		props.IPAddress.DNSNameLabel = ptr(label)
+		props.IPAddress.AutoGeneratedDomainNameLabelScope = ptr(armaci.DNSNameLabelReusePolicyTenantReuse)
+	}
+}
+
+func restartPolicy(p providers.RestartPolicy) (armaci.ContainerGroupRestartPolicy, error) {
+	switch p {
+	case "", providers.RestartAlways:
+		return armaci.ContainerGroupRestartPolicyAlways, nil
+	case providers.RestartOnFailure:
+		return armaci.ContainerGroupRestartPolicyOnFailure, nil
+	case providers.RestartNever:
+		return armaci.ContainerGroupRestartPolicyNever, nil
+	}
+	return "", fmt.Errorf("restartPolicy: %q is not Always, OnFailure or Never", p)
+}
+
+// container translates one container; errors name containers[i].field.
+func (t translator) container(i int, c providers.ContainerSpec) (*armaci.Container, []error) {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("containers[%d].%s", i, fmt.Sprintf(format, args...)))
+	}
+	if !validName(c.Name) {
+		bad("name: %q is not a valid ACI container name (1-63 lowercase letters, digits and single hyphens)", c.Name)
+	}
+	if strings.TrimSpace(c.Image) == "" {
+		bad("image: required")
+	}
+	if c.WorkingDir != "" {
+		bad("workingDir: ACI has no working directory setting; set it in the image or the command")
+	}
+	if len(c.Command) == 0 && len(c.Args) > 0 {
+		bad("args: ACI replaces the image's entrypoint with its command, so args need an explicit command")
+	}
+	props := &armaci.ContainerProperties{Image: ptr(c.Image)}
+	for _, s := range c.Command {
+		props.Command = append(props.Command, ptr(s))
+	}
+	for _, s := range c.Args {
+		props.Command = append(props.Command, ptr(s))
+	}
+	props.EnvironmentVariables = envVars(c.Env)
+	for k, p := range c.Ports {
+		proto := strings.ToUpper(p.Protocol)
+		if proto == "" {
+			proto = "TCP"
+		}
+		if proto != "TCP" && proto != "UDP" {
+			bad("ports[%d].protocol: %s is not supported by ACI (TCP or UDP)", k, p.Protocol)
+		}
+		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
+			bad("ports[%d].containerPort: %d is outside 1-65535", k, p.ContainerPort)
+		}
+		props.Ports = append(props.Ports, &armaci.ContainerPort{Port: ptr(p.ContainerPort), Protocol: ptr(armaci.ContainerNetworkProtocol(proto))})
+	}
+	res, rerrs := t.resources(c)
+	for _, e := range rerrs {
+		bad("resources: %v", e)
+	}
+	props.Resources = res
+	return &armaci.Container{Name: ptr(c.Name), Properties: props}, errs
+}
+
+// envVars maps env, last duplicate winning at the position of the first.
+func envVars(env []providers.EnvVar) []*armaci.EnvironmentVariable {
+	index := map[string]int{}
+	var out []*armaci.EnvironmentVariable
+	for _, e := range env {
+		v := &armaci.EnvironmentVariable{Name: ptr(e.Name)}
+		if e.Secret {
+			v.SecureValue = ptr(e.Value)
+		} else {
+			v.Value = ptr(e.Value)
+		}
+		if j, ok := index[e.Name]; ok {
+			out[j] = v
+			continue
+		}
+		index[e.Name] = len(out)
+		out = append(out, v)
+	}
+	return out
+}
+
+// resources maps requests and limits as described on translator.
+func (t translator) resources(c providers.ContainerSpec) (*armaci.ResourceRequirements, []error) {
+	var errs []error
+	pick := func(name string, req, lim, def int64) int64 {
+		if req < 0 || lim < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", name))
+		}
+		if lim > 0 && req > lim {
+			errs = append(errs, fmt.Errorf("%s request exceeds its limit", name))
+		}
+		switch {
+		case req > 0:
+			return req
+		case lim > 0:
+			return lim
+		}
+		return def
+	}
+	cpu := pick("cpu", c.Requests.MilliCPU, c.Limits.MilliCPU, t.defaultMilliCPU)
+	mem := pick("memory", c.Requests.MemoryBytes, c.Limits.MemoryBytes, t.defaultMemory)
+	gpus := max(c.Requests.GPU, c.Limits.GPU)
+	out := &armaci.ResourceRequirements{Requests: &armaci.ResourceRequests{CPU: ptr(cores(cpu)), MemoryInGB: ptr(gigabytes(mem))}}
+	if c.Limits.MilliCPU > 0 || c.Limits.MemoryBytes > 0 {
+		out.Limits = &armaci.ResourceLimits{}
+		if c.Limits.MilliCPU > 0 {
+			out.Limits.CPU = ptr(cores(c.Limits.MilliCPU))
+		}
+		if c.Limits.MemoryBytes > 0 {
+			out.Limits.MemoryInGB = ptr(gigabytes(c.Limits.MemoryBytes))
+		}
+	}
+	if gpus > 0 {
+		if t.gpuSKU == "" {
+			errs = append(errs, errors.New("GPUs requested but no --aci-gpu-sku is configured"))
+		} else if gpus > math.MaxInt32 {
+			errs = append(errs, errors.New("GPU count too large"))
+		} else {
+			out.Requests.Gpu = &armaci.GpuResource{Count: ptr(int32(gpus)), SKU: ptr(t.gpuSKU)}
+			if out.Limits != nil {
+				out.Limits.Gpu = &armaci.GpuResource{Count: ptr(int32(gpus)), SKU: ptr(t.gpuSKU)}
+			}
+		}
+	}
+	return out, errs
+}
+
+// cores converts millicores to ACI cores, rounded up to 0.01.
+func cores(milli int64) float64 { return float64((milli+9)/10) / 100 }
+
+// gigabytes converts bytes to ACI GB (10^9 bytes), rounded up to 0.1.
+func gigabytes(b int64) float64 { return float64((b+1e8-1)/1e8) / 10 }
+
+// dockerHub is the registry of images without a registry host.
+const dockerHub = "docker.io"
+
+// registryCredentials returns the pod's credentials for the registries its images
+// come from, one per server, first one winning.
+func registryCredentials(spec *providers.InstanceSpec) []*armaci.ImageRegistryCredential {
+	used := map[string]bool{}
+	for _, c := range spec.Containers {
+		used[imageRegistry(c.Image)] = true
+	}
+	var out []*armaci.ImageRegistryCredential
+	seen := map[string]bool{}
+	for _, rc := range spec.RegistryCredentials {
+		server := registryServer(rc.Server)
+		if server == "" || !used[server] || seen[server] {
+			continue
+		}
+		seen[server] = true
+		login := server
+		if server == dockerHub {
+			login = "index.docker.io" // Docker Hub's login server, as ACI expects it
+		}
+		out = append(out, &armaci.ImageRegistryCredential{Server: ptr(login), Username: ptr(rc.Username), Password: ptr(rc.Password)})
+	}
+	return out
+}
+
+// imageRegistry returns the registry host of an image reference, as Docker
+// resolves it: the first path element if it looks like a host, else Docker Hub.
+func imageRegistry(image string) string {
+	first, _, found := strings.Cut(image, "/")
+	if !found || (!strings.ContainsAny(first, ".:") && first != "localhost") {
+		return dockerHub
+	}
+	return registryServer(first)
+}
+
+// registryServer normalizes a docker config server ("https://index.docker.io/v1/",
+// "myacr.azurecr.io") to a lowercase host[:port], mapping Docker Hub's aliases to
+// docker.io.
+func registryServer(s string) string {
+	s = strings.TrimSpace(strings.ToLower(s))
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+	s, _, _ = strings.Cut(s, "/")
+	switch s {
+	case "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com":
+		return dockerHub
+	}
+	return s
+}
