@@ -162,38 +162,3 @@ func readAll(ctx context.Context, lr providers.LogReader, ref providers.Instance
 	}
 	return string(b), nil
 }
-
-// cloneSpec deep-copies a spec so the suite can check a backend never writes to it.
-func cloneSpec(s *providers.InstanceSpec) *providers.InstanceSpec {
-	c := *s
-	if s.Labels != nil {
-		c.Labels = make(map[string]string, len(s.Labels))
-		for k, v := range s.Labels {
-			c.Labels[k] = v
-		}
-	}
-	c.RegistryCredentials = append([]providers.RegistryCredential(nil), s.RegistryCredentials...)
-	if s.RegistryCredentials == nil {
-		c.RegistryCredentials = nil
-	}
-	c.Containers = make([]providers.ContainerSpec, len(s.Containers))
-	for i, ct := range s.Containers {
-		ct.Command = cloneStrings(ct.Command)
-		ct.Args = cloneStrings(ct.Args)
-		if ct.Env != nil {
-			ct.Env = append([]providers.EnvVar(nil), ct.Env...)
-		}
-		if ct.Ports != nil {
-			ct.Ports = append([]providers.Port(nil), ct.Ports...)
-		}
-		c.Containers[i] = ct
-	}
-	return &c
-}
-
-func cloneStrings(s []string) []string {
-	if s == nil {
-		return nil
-	}
-	return append([]string(nil), s...)
-}

@@ -116,7 +116,7 @@ func testCreateIsIdempotent(e *env) {
 	e.mustCreate(spec)
 	first := e.waitPhase(ref, providers.PhaseRunning)
 	// A second Create for the same UID with a different spec changes nothing.
-	other := cloneSpec(spec)
+	other := spec.DeepCopy()
 	other.Containers[0].Args = append(other.Containers[0].Args, "--changed")
 	other.Containers[0].Name = "renamed"
 	e.mustCreate(other)
@@ -143,7 +143,7 @@ func testCreateDoesNotModifySpec(e *env) {
 	spec.Containers[0].Env = append(spec.Containers[0].Env,
 		providers.EnvVar{Name: "PLAIN", Value: "v"}, providers.EnvVar{Name: "TOKEN", Value: "s3cret", Secret: true})
 	spec.Containers[0].Limits = providers.ResourceList{MilliCPU: 500, MemoryBytes: 256 << 20}
-	before := cloneSpec(spec)
+	before := spec.DeepCopy()
 	e.mustCreate(spec)
 	if !reflect.DeepEqual(before, spec) {
 		e.t.Fatalf("Create modified its spec:\nbefore %+v\nafter  %+v", before, spec)

@@ -104,7 +104,7 @@ func (b *Backend) Create(ctx context.Context, spec *providers.InstanceSpec) erro
 	}
 	b.mu.Lock()
 	if _, ok := b.instances[spec.Ref.UID]; !ok {
-		b.instances[spec.Ref.UID] = newInstance(cloneSpec(spec), b.behavior(spec), b.clock.Now())
+		b.instances[spec.Ref.UID] = newInstance(spec.DeepCopy(), b.behavior(spec), b.clock.Now())
 	}
 	b.mu.Unlock()
 	return err
@@ -161,7 +161,7 @@ func (b *Backend) Spec(uid string) (*providers.InstanceSpec, bool) {
 	if !ok {
 		return nil, false
 	}
-	return cloneSpec(in.spec), true
+	return in.spec.DeepCopy(), true
 }
 
 // Len returns how many instances the fake holds.
@@ -192,22 +192,4 @@ func (b *Backend) behavior(spec *providers.InstanceSpec) Behavior {
 		}
 	}
 	return b.opts.Default
-}
-
-func cloneSpec(s *providers.InstanceSpec) *providers.InstanceSpec {
-	c := *s
-	c.Labels = make(map[string]string, len(s.Labels))
-	for k, v := range s.Labels {
-		c.Labels[k] = v
-	}
-	c.RegistryCredentials = append([]providers.RegistryCredential(nil), s.RegistryCredentials...)
-	c.Containers = make([]providers.ContainerSpec, len(s.Containers))
-	for i, ct := range s.Containers {
-		ct.Command = append([]string(nil), ct.Command...)
-		ct.Args = append([]string(nil), ct.Args...)
-		ct.Env = append([]providers.EnvVar(nil), ct.Env...)
-		ct.Ports = append([]providers.Port(nil), ct.Ports...)
-		c.Containers[i] = ct
-	}
-	return &c
 }
