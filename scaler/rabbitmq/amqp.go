@@ -1,0 +1,258 @@
+package rabbitmq
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/surge-autoscaler/surge/scaler/decode"
+)
+
+const (
+	minBackoff   = 100 * time.Millisecond
+	maxBackoff   = 5 * time.Second
+	maxIdleChans = 16
+	closeTimeout = 2 * time.Second
+)
+
+// amqpBroker is one shared AMQP connection with a pool of channels.
+type amqpBroker struct {
+	pool    *Pool
+	key     string
+	url     string // with credentials: never printed
+	display string // url without userinfo
+	tls     *tls.Config
+	refs    int // guarded by pool.mu
+
+	mu      sync.Mutex
+	conn    *amqp.Connection
+	idle    []*amqp.Channel
+	dialing chan struct{} // closed when the dial in flight ends
+	backoff time.Duration
+	retryAt time.Time
+	lastErr error
+	closed  bool
+}
+
+func newAMQPBroker(p *Pool, k string, c *Config) *amqpBroker {
+	return &amqpBroker{pool: p, key: k, url: c.amqpURL, display: decode.RedactURL(c.amqpURL), tls: cloneTLS(c.tlsConfig)}
+}
+
+func (b *amqpBroker) connected() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.conn != nil && !b.conn.IsClosed()
+}
+
+// acquire returns the live connection and an idle channel (nil if none is idle),
+// dialling first if needed. Only one dial runs at a time; while the backoff after a
+// failed dial lasts, acquire fails at once.
+func (b *amqpBroker) acquire(ctx context.Context) (*amqp.Connection, *amqp.Channel, error) {
+	for {
+		b.mu.Lock()
+		if b.closed {
+			b.mu.Unlock()
+			return nil, nil, ErrPoolClosed
+		}
+		if b.conn != nil && !b.conn.IsClosed() {
+			conn := b.conn
+			var ch *amqp.Channel
+			for len(b.idle) > 0 && ch == nil {
+				ch = b.idle[len(b.idle)-1]
+				b.idle = b.idle[:len(b.idle)-1]
+				if ch.IsClosed() {
+					ch = nil
+				}
+			}
+			b.mu.Unlock()
+			return conn, ch, nil
+		}
+		if b.conn != nil { // closed under us (broker gone)
+			b.pool.log.Info("rabbitmq connection lost", "broker", b.display)
+			b.conn, b.idle = nil, nil
+		}
+		if wait := b.dialing; wait != nil {
+			b.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			}
+		}
+		if now := b.pool.clock.Now(); now.Before(b.retryAt) {
+			err := fmt.Errorf("not connected to %s, next attempt in %v: %w", b.display, b.retryAt.Sub(now).Round(time.Millisecond), b.lastErr)
+			b.mu.Unlock()
+			return nil, nil, err
+		}
+		done := make(chan struct{})
+		b.dialing = done
+		b.mu.Unlock()
+
+		conn, err := b.dial(ctx)
+
+		b.mu.Lock()
+		b.dialing = nil
+		close(done)
+		if err != nil {
+			b.backoff = min(max(2*b.backoff, minBackoff), maxBackoff)
+			jitter := time.Duration(rand.Int64N(int64(b.backoff) / 5))
+			b.retryAt = b.pool.clock.Now().Add(b.backoff + jitter)
+			b.lastErr = err
+			b.mu.Unlock()
+			return nil, nil, err
+		}
+		if b.closed {
+			b.mu.Unlock()
+			_ = conn.CloseDeadline(time.Now().Add(closeTimeout))
+			return nil, nil, ErrPoolClosed
+		}
+		b.conn, b.backoff, b.lastErr = conn, 0, nil
+		b.pool.log.V(1).Info("rabbitmq connected", "broker", b.display)
+		b.mu.Unlock()
+	}
+}
+
+// dial opens the connection, bounded by ctx (TCP, TLS and AMQP handshakes).
+func (b *amqpBroker) dial(ctx context.Context) (*amqp.Connection, error) {
+	cfg := amqp.Config{
+		Properties:      amqp.Table{"connection_name": "surge-scaler"},
+		TLSClientConfig: cloneTLS(b.tls),
+		Dial: func(network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			dl, ok := ctx.Deadline()
+			if !ok {
+				dl = time.Now().Add(DefaultTimeout)
+			}
+			_ = c.SetDeadline(dl) // cleared by amqp091 once the handshake is done
+			return c, nil
+		},
+	}
+	if b.tls != nil && len(b.tls.Certificates) > 0 && !hasUserinfo(b.url) {
+		cfg.SASL = []amqp.Authentication{&amqp.ExternalAuth{}}
+	}
+	conn, err := amqp.DialConfig(b.url, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", b.display, scrub(err, b.url))
+	}
+	return conn, nil
+}
+
+func hasUserinfo(u string) bool {
+	uri, err := amqp.ParseURI(u)
+	return err == nil && uri.Username != "" && uri.Username != "guest"
+}
+
+// scrub replaces any echo of the dial URL in err with its redacted form (amqp091
+// does not print it; this guards wrapped errors that might).
+func scrub(err error, url string) error {
+	if err != nil && strings.Contains(err.Error(), url) {
+		return errors.New(strings.ReplaceAll(err.Error(), url, decode.RedactURL(url)))
+	}
+	return err
+}
+
+// release returns a healthy channel to the idle pool.
+func (b *amqpBroker) release(conn *amqp.Connection, ch *amqp.Channel) {
+	b.mu.Lock()
+	if b.conn == conn && !b.closed && len(b.idle) < maxIdleChans && !ch.IsClosed() {
+		b.idle = append(b.idle, ch)
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Unlock()
+	_ = ch.Close()
+}
+
+// drop forgets conn if it is still current and closes it in the background (its
+// close handshake is bounded), which ends every call waiting on it.
+func (b *amqpBroker) drop(conn *amqp.Connection, why error) {
+	b.mu.Lock()
+	current := b.conn == conn
+	if current {
+		b.conn, b.idle = nil, nil
+	}
+	b.mu.Unlock()
+	if current {
+		b.pool.log.Info("rabbitmq connection dropped", "broker", b.display, "reason", why.Error())
+		go func() { _ = conn.CloseDeadline(time.Now().Add(closeTimeout)) }()
+	}
+}
+
+func (b *amqpBroker) close() {
+	b.mu.Lock()
+	b.closed = true
+	conn := b.conn
+	b.conn, b.idle = nil, nil
+	b.mu.Unlock()
+	if conn != nil {
+		_ = conn.CloseDeadline(time.Now().Add(closeTimeout))
+	}
+}
+
+type declared struct {
+	q   amqp.Queue
+	err error
+}
+
+// declarePassive returns the queue's ready-message count. The RPC runs in a goroutine
+// that cleans up after itself, so a caller whose ctx ends returns at once; a
+// deadline that passes closes the connection, which ends the RPC.
+func (b *amqpBroker) declarePassive(ctx context.Context, queue string) (amqp.Queue, error) {
+	conn, ch, err := b.acquire(ctx)
+	if err != nil {
+		return amqp.Queue{}, err
+	}
+	done := make(chan declared, 1)
+	go func() {
+		done <- b.declareOn(conn, ch, queue)
+	}()
+	select {
+	case r := <-done:
+		return r.q, r.err
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			b.drop(conn, ctx.Err())
+		}
+		return amqp.Queue{}, fmt.Errorf("queue %q on %s: %w", queue, b.display, ctx.Err())
+	}
+}
+
+func (b *amqpBroker) declareOn(conn *amqp.Connection, ch *amqp.Channel, queue string) declared {
+	var err error
+	if ch == nil {
+		if ch, err = conn.Channel(); err != nil {
+			if conn.IsClosed() {
+				b.drop(conn, err)
+			}
+			return declared{err: fmt.Errorf("open channel on %s: %w", b.display, err)}
+		}
+	}
+	q, err := ch.QueueDeclarePassive(queue, false, false, false, false, nil)
+	if err == nil {
+		b.release(conn, ch)
+		return declared{q: q}
+	}
+	// A failed passive declare closes its channel (404, 403); a connection error
+	// closes the connection. Either way this channel is not reused.
+	_ = ch.Close()
+	if conn.IsClosed() {
+		b.drop(conn, err)
+	}
+	var ae *amqp.Error
+	if errors.As(err, &ae) && ae.Code == amqp.NotFound {
+		return declared{err: fmt.Errorf("queue %q on %s: not found: %w", queue, b.display, err)}
+	}
+	return declared{err: fmt.Errorf("queue %q on %s: %w", queue, b.display, err)}
+}

@@ -1,0 +1,10 @@
+// Package brokers starts private, loopback-only brokers for integration tests,
+// benchmarks and the demo: a RabbitMQ node with the management plugin (Debian
+// package rabbitmq-server), a Kafka-protocol broker (kfake, in process) and a
+// Prometheus server (Debian package prometheus). Each instance listens on free ports
+// on 127.0.0.1 only, keeps its state under its own directory, and on Stop ends only
+// the processes it started (by process group id), so several may run at once.
+//
+// A missing binary is an error that says how to install it; callers fail with it,
+// never skip.
+package brokers
