@@ -73,6 +73,9 @@ var (
 	_ providers.LogReader = (*Backend)(nil)
 )
 
+// ErrClosed is returned by calls on a closed Backend.
+var ErrClosed = errors.New("local backend: closed")
+
 var containerName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
 // New opens (or creates) the state directory, re-adopts the instances recorded
@@ -178,7 +181,7 @@ func (b *Backend) Create(ctx context.Context, spec *providers.InstanceSpec) erro
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return errors.New("local backend: closed")
+		return ErrClosed
 	}
 	if _, ok := b.instances[spec.Ref.UID]; ok {
 		return nil
@@ -230,7 +233,11 @@ func (b *Backend) validate(spec *providers.InstanceSpec) ([]string, error) {
 func (b *Backend) Delete(ctx context.Context, ref providers.InstanceRef) error {
 	b.mu.Lock()
 	in, ok := b.instances[ref.UID]
+	closed := b.closed
 	b.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
 	if !ok {
 		return providers.NewError(providers.KindNotFound,
 			fmt.Errorf("local backend: no instance for pod %s/%s uid %s", ref.Namespace, ref.Name, ref.UID))
@@ -255,6 +262,10 @@ func (b *Backend) List(ctx context.Context) ([]providers.InstanceStatus, error) 
 		return nil, err
 	}
 	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, ErrClosed
+	}
 	ins := make([]*instance, 0, len(b.instances))
 	for _, in := range b.instances {
 		ins = append(ins, in)

@@ -30,6 +30,14 @@ func (m mountPoint) dir(self, parent string) string {
 	return filepath.Join(m.point, rel)
 }
 
+// v1Controllers are the cgroup v1 controller names, told apart from the mount
+// options that share the super-block option list.
+var v1Controllers = map[string]bool{
+	"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "devices": true, "freezer": true,
+	"net_cls": true, "net_prio": true, "blkio": true, "perf_event": true, "hugetlb": true, "pids": true,
+	"rdma": true, "misc": true,
+}
+
 // cgroupMounts maps each v1 controller to its mount, and "" to the v2 mount.
 func cgroupMounts() (map[string]mountPoint, error) {
 	f, err := os.Open("/proc/self/mountinfo")
@@ -59,8 +67,8 @@ func parseMountInfo(sc *bufio.Scanner) (map[string]mountPoint, error) {
 			}
 		case "cgroup":
 			for _, opt := range strings.Split(rf[2], ",") {
-				if opt == "rw" || opt == "ro" || opt == "" || strings.Contains(opt, "=") {
-					continue // mount options and named hierarchies, not controllers
+				if !v1Controllers[opt] {
+					continue // mount options and named hierarchies
 				}
 				if _, dup := out[opt]; !dup {
 					out[opt] = m

@@ -1,6 +1,8 @@
 package local_test
 
 import (
+	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,9 +40,16 @@ func newBackend(t *testing.T, mutate ...func(*local.Options)) (*local.Backend, l
 
 // closeClean deletes whatever is left and closes the backend.
 func closeClean(t *testing.T, b *local.Backend) {
-	list, _ := b.List(t.Context())
+	// Not t.Context(): it is cancelled before cleanups run.
+	list, err := b.List(context.Background())
+	if errors.Is(err, local.ErrClosed) {
+		return
+	}
+	if err != nil {
+		t.Errorf("cleanup: List: %v", err)
+	}
 	for _, st := range list {
-		if err := b.Delete(t.Context(), st.Ref); err != nil && !providers.IsNotFound(err) {
+		if err := b.Delete(context.Background(), st.Ref); err != nil && !providers.IsNotFound(err) {
 			t.Errorf("cleanup: Delete(%s): %v", st.Ref.Name, err)
 		}
 	}
