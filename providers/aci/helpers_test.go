@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/testr"
+	"go.uber.org/goleak"
 
 	"github.com/surge-autoscaler/surge/providers/aci"
 	"github.com/surge-autoscaler/surge/providers/aci/acifake"
@@ -15,6 +16,10 @@ const (
 	testSubscription = "00000000-0000-0000-0000-000000000001"
 	testGroup        = "surge-test"
 )
+
+// TestMain fails the package if a goroutine outlives its test's backend (Close
+// must stop every background poll and log follower).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // testOptions returns options that reach srv with short delays.
 func testOptions(srv *acifake.Server) aci.Options {

@@ -143,11 +143,11 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 
 // settings is Options validated and parsed.
 type settings struct {
-	osType                    armcontainerinstance.OperatingSystemTypes
-	gpuSKU                    armcontainerinstance.GpuSKU
-	defaultMilliCPU           int64
-	defaultMemory             int64
-	capacity                  providers.Resources
+	osType                   armcontainerinstance.OperatingSystemTypes
+	gpuSKU                   armcontainerinstance.GpuSKU
+	defaultMilliCPU          int64
+	defaultMemory            int64
+	capacity                 providers.Resources
 	subscription, group, loc string
 }
 

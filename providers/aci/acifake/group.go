@@ -14,8 +14,8 @@ import (
 type group struct {
 	rg, name string
 	spec     armaci.ContainerGroup // as PUT, read-only fields stripped
-	specJSON []byte               // to tell a changed PUT from a repeated one
-	created  time.Time            // start of the current timeline (reset by an update)
+	specJSON []byte                // to tell a changed PUT from a repeated one
+	created  time.Time             // start of the current timeline (reset by an update)
 	ip       string
 	extra    map[string][]logLine // lines added with AppendLog, by container
 }
