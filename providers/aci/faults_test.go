@@ -56,7 +56,9 @@ func waitStatus(t *testing.T, b providers.Backend, ref providers.InstanceRef, wh
 	}
 }
 
-func running(st providers.InstanceStatus, ok bool) bool { return ok && st.Phase == providers.PhaseRunning }
+func running(st providers.InstanceStatus, ok bool) bool {
+	return ok && st.Phase == providers.PhaseRunning
+}
 
 func TestThrottledCreateHonoursRetryAfter(t *testing.T) {
 	srv := acifake.New(acifake.Config{})

@@ -36,13 +36,13 @@ func ctr(mut ...func(*providers.ContainerSpec)) providers.ContainerSpec {
 
 func TestTranslateResources(t *testing.T) {
 	tests := []struct {
-		name          string
-		req, lim      providers.ResourceList
-		wantReq       [2]float64 // cpu, memory GB
-		wantLim       *[2]float64
-		wantGPU       int32
-		gpuSKU        armaci.GpuSKU
-		wantRefusal   string
+		name        string
+		req, lim    providers.ResourceList
+		wantReq     [2]float64 // cpu, memory GB
+		wantLim     *[2]float64
+		wantGPU     int32
+		gpuSKU      armaci.GpuSKU
+		wantRefusal string
 	}{
 		{name: "requests only", req: providers.ResourceList{MilliCPU: 250, MemoryBytes: 512 << 20}, wantReq: [2]float64{0.25, 0.6}},
 		{name: "limits only: request = limit, as Kubernetes", lim: providers.ResourceList{MilliCPU: 2000, MemoryBytes: 2e9},
@@ -183,7 +183,9 @@ func TestTranslatePortsAndNetwork(t *testing.T) {
 			containers: []providers.ContainerSpec{ctr(web)}, wantIP: armaci.ContainerGroupIPAddressTypePublic,
 			wantPorts: []string{"8080/TCP", "53/UDP"}, wantLabel: "burst-ns-pod-"},
 		{name: "no ports, no IP even when asked", tr: func(t *translator) { t.publicIP = true }, containers: []providers.ContainerSpec{ctr()}},
-		{name: "subnet gives a private IP", tr: func(t *translator) { t.subnetID, t.publicIP = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/aci", true },
+		{name: "subnet gives a private IP", tr: func(t *translator) {
+			t.subnetID, t.publicIP = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/aci", true
+		},
 			containers: []providers.ContainerSpec{ctr(web)}, wantIP: armaci.ContainerGroupIPAddressTypePrivate, wantPorts: []string{"8080/TCP", "53/UDP"}, wantSubnet: true},
 		{name: "subnet without ports", tr: func(t *translator) { t.subnetID = "/x/subnets/aci" }, containers: []providers.ContainerSpec{ctr()}, wantSubnet: true},
 		{name: "SCTP refused", containers: []providers.ContainerSpec{ctr(func(c *providers.ContainerSpec) { c.Ports = []providers.Port{{ContainerPort: 9, Protocol: "SCTP"}} })},
