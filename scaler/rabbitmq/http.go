@@ -3,6 +3,7 @@ package rabbitmq
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -66,6 +67,10 @@ func (h *httpBroker) fetch(ctx context.Context, c *Config) ([]queueInfo, error) 
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is long and says nothing the base does not
+		}
 		return nil, fmt.Errorf("management API %s: %w", c.httpBase, err)
 	}
 	defer resp.Body.Close()
