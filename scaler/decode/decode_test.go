@@ -166,23 +166,23 @@ func TestDecodeErrors(t *testing.T) {
 		spec: spec(map[string]string{"host": "h", "customHeaders": "novalue"}, nil, nil),
 		want: [][]string{{`key "customHeaders"`, "not a list of key=value pairs"}},
 	}, {
-		name: "secret in metadata is refused and not printed",
-		spec: spec(map[string]string{"host": "h", "password": "hunter2"}, nil, nil),
-		want: [][]string{{`key "password": value "<redacted>": may not be set in metadata; allowed: set it in a TriggerAuthentication parameter or passwordFromEnv`}},
+		name:    "secret in metadata is refused and not printed",
+		spec:    spec(map[string]string{"host": "h", "password": "hunter2"}, nil, nil),
+		want:    [][]string{{`key "password": value "<redacted>": may not be set in metadata; allowed: set it in a TriggerAuthentication parameter or passwordFromEnv`}},
 		notWant: []string{"hunter2"},
 	}, {
-		name: "auth value is redacted",
-		spec: spec(map[string]string{"host": "h"}, map[string]string{"tls": "sekrit"}, nil),
-		want: [][]string{{`key "tls": value "<redacted>": not an allowed value (from TriggerAuthentication); allowed: enable, disable`}},
+		name:    "auth value is redacted",
+		spec:    spec(map[string]string{"host": "h"}, map[string]string{"tls": "sekrit"}, nil),
+		want:    [][]string{{`key "tls": value "<redacted>": not an allowed value (from TriggerAuthentication); allowed: enable, disable`}},
 		notWant: []string{"sekrit"},
 	}, {
 		name: "userinfo redacted",
 		spec: spec(map[string]string{"host": "amqp://u:pw@h/v", "useRegex": "true", "mode": "MessageRate"}, nil, nil),
 		want: [][]string{{`key "useRegex": value "true": needs mode QueueLength`}},
 	}, {
-		name: "validate redacts secrets",
-		spec: spec(map[string]string{"host": "h", "passwordFromEnv": "P"}, nil, map[string]string{"P": "boom"}),
-		want: [][]string{{`key "password": value "<redacted>": is boom`}, {`key "tls": value "disable": not supported by surge: pretend`}},
+		name:    "validate redacts secrets",
+		spec:    spec(map[string]string{"host": "h", "passwordFromEnv": "P"}, nil, map[string]string{"P": "boom"}),
+		want:    [][]string{{`key "password": value "<redacted>": is boom`}, {`key "tls": value "disable": not supported by surge: pretend`}},
 		notWant: []string{`"boom"`},
 	}, {
 		name: "env var missing",

@@ -43,7 +43,7 @@ var kedaDocExamples = []struct {
 	{name: "amqp with username and password", meta: m{"protocol": "amqp", "queueName": "testqueue", "mode": "QueueLength", "value": "20"},
 		auth: m{"host": "amqp://localhost:5672/vhost", "username": "u", "password": "p"}, protocol: "amqp", mode: "QueueLength", value: 20, vhost: "vhost"},
 	{name: "amqps with tls", meta: m{"protocol": "amqp", "queueName": "testqueue", "mode": "QueueLength", "value": "20"},
-		auth: m{"host": "amqps://guest:password@localhost:5671/vhost", "tls": "enable", "ca": testCA, "cert": testCert, "key": testKey},
+		auth:     m{"host": "amqps://guest:password@localhost:5671/vhost", "tls": "enable", "ca": testCA, "cert": testCert, "key": testKey},
 		protocol: "amqp", mode: "QueueLength", value: 20, vhost: "vhost"},
 	{name: "http queue length", meta: m{"protocol": "http", "queueName": "testqueue", "mode": "QueueLength", "value": "20"},
 		auth: m{"host": "http://guest:password@localhost:15672/path/vhost"}, protocol: "http", mode: "QueueLength", value: 20, vhost: "vhost"},
