@@ -1,0 +1,210 @@
+package vnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	vklog "github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/virtual-kubelet/virtual-kubelet/node"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/surge-autoscaler/surge/providers"
+)
+
+// Config configures a virtual node.
+type Config struct {
+	// NodeName is the Node's name. Required.
+	NodeName string
+	// Provider names the backend (taint value, container ID scheme). Required.
+	Provider string
+	// Backend runs the pods. Required.
+	Backend providers.Backend
+	// Client talks to the API server. Required.
+	Client kubernetes.Interface
+	// NodeIP is the node's InternalIP, where the API server reaches the kubelet
+	// API; default 127.0.0.1.
+	NodeIP string
+	// PodIPIsNodeIP: instances share the node's address (the local backend).
+	PodIPIsNodeIP bool
+	// Labels are extra node labels.
+	Labels map[string]string
+	// API configures the kubelet API.
+	API APIConfig
+	// SyncInterval is the tracker's List interval; default 500 ms.
+	SyncInterval time.Duration
+	// PodSyncWorkers is virtual-kubelet's worker count per queue; default 20.
+	PodSyncWorkers int
+	// LeaseDuration is the node lease's duration in seconds; default 40.
+	LeaseDuration int32
+	// Log receives every log, virtual-kubelet's included.
+	Log logr.Logger
+	// Registerer, if set, receives the Prometheus metrics.
+	Registerer prometheus.Registerer
+	// OnReady, if set, is called once the node is registered and pods sync.
+	OnReady func(*Handler)
+}
+
+// Run registers the virtual node and runs it until ctx ends. On return the
+// backend's instances are left as they are: a surge-vnode started again with the
+// same backend re-adopts them (CreatePod is idempotent per pod UID) and sweeps
+// those whose pods were deleted meanwhile. The Node object is left too; it turns
+// NotReady when its lease expires.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.NodeName == "" || cfg.Provider == "" || cfg.Backend == nil || cfg.Client == nil {
+		return errors.New("vnode: Config needs NodeName, Provider, Backend and Client")
+	}
+	if cfg.NodeIP == "" {
+		cfg.NodeIP = "127.0.0.1"
+	}
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = 500 * time.Millisecond
+	}
+	if cfg.PodSyncWorkers <= 0 {
+		cfg.PodSyncWorkers = 20
+	}
+	if cfg.LeaseDuration <= 0 {
+		cfg.LeaseDuration = 40
+	}
+	if cfg.Log.GetSink() == nil {
+		cfg.Log = logr.Discard()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ctx = vklog.WithLogger(ctx, VKLogger(cfg.Log.WithName("virtual-kubelet")))
+	log := cfg.Log
+
+	capacity, err := cfg.Backend.Capacity(ctx)
+	if err != nil {
+		return fmt.Errorf("vnode: backend capacity: %w", err)
+	}
+	nodeObj := NewNode(NodeConfig{Name: cfg.NodeName, Provider: cfg.Provider, IP: cfg.NodeIP, Labels: cfg.Labels}, capacity)
+
+	podFactory := informers.NewSharedInformerFactoryWithOptions(cfg.Client, time.Minute,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
+		}))
+	podInformer := podFactory.Core().V1().Pods()
+	// virtual-kubelet's pod controller insists on these informers for its own env
+	// resolution, which we skip (SkipDownwardAPIResolution: ResolveEnv does it with
+	// Secret marking and no cluster-wide Secret cache). They are never started.
+	idle := informers.NewSharedInformerFactory(cfg.Client, 0)
+
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cfg.Client.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "surge-vnode", Host: cfg.NodeName})
+
+	h, err := NewHandler(HandlerConfig{
+		Backend: cfg.Backend, Provider: cfg.Provider, NodeIP: cfg.NodeIP, PodIPIsNodeIP: cfg.PodIPIsNodeIP,
+		Allocatable: nodeObj.Status.Allocatable, Objects: ClientObjects{Client: cfg.Client},
+		Pods: podInformer.Lister(), PodsSynced: podInformer.Informer().HasSynced,
+		Recorder: recorder, Log: log.WithName("handler"), Registerer: cfg.Registerer,
+	})
+	if err != nil {
+		return err
+	}
+	api, err := NewKubeletAPI(cfg.API, h, cfg.Backend, cfg.NodeName, cfg.NodeIP, log.WithName("kubelet-api"))
+	if err != nil {
+		return err
+	}
+	nodeObj.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(api.Port())
+
+	np := NewNodeProvider(cfg.Backend, nodeObj, time.Minute, log.WithName("node"))
+	nodes := cfg.Client.CoreV1().Nodes()
+	nc, err := node.NewNodeController(np, nodeObj, nodes,
+		node.WithNodeEnableLeaseV1(cfg.Client.CoordinationV1().Leases(corev1.NamespaceNodeLease), cfg.LeaseDuration),
+		node.WithNodeStatusUpdateErrorHandler(func(ctx context.Context, err error) error {
+			if !apierrors.IsNotFound(err) {
+				return err
+			}
+			log.Info("node object was deleted; registering it again", "node", cfg.NodeName)
+			_, cerr := nodes.Create(ctx, nodeObj.DeepCopy(), metav1.CreateOptions{})
+			return cerr
+		}))
+	if err != nil {
+		return fmt.Errorf("vnode: node controller: %w", err)
+	}
+	pc, err := node.NewPodController(node.PodControllerConfig{
+		PodClient: cfg.Client.CoreV1(), PodInformer: podInformer, EventRecorder: recorder, Provider: h,
+		ConfigMapInformer: idle.Core().V1().ConfigMaps(), SecretInformer: idle.Core().V1().Secrets(),
+		ServiceInformer: idle.Core().V1().Services(), SkipDownwardAPIResolution: true,
+	})
+	if err != nil {
+		return fmt.Errorf("vnode: pod controller: %w", err)
+	}
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	wg.Go(func() {
+		if err := nc.Run(ctx); err != nil {
+			errc <- fmt.Errorf("vnode: node controller: %w", err)
+		}
+	})
+	select {
+	case <-nc.Ready():
+	case <-nc.Done():
+		wg.Wait()
+		return <-errc
+	case <-ctx.Done():
+		wg.Wait()
+		return nil
+	}
+	log.Info("node registered", "node", cfg.NodeName, "provider", cfg.Provider, "kubeletPort", api.Port())
+	podFactory.Start(ctx.Done())
+	wg.Go(func() {
+		if err := pc.Run(ctx, cfg.PodSyncWorkers); err != nil {
+			errc <- fmt.Errorf("vnode: pod controller: %w", err)
+		}
+	})
+	wg.Go(func() { h.RunTracker(ctx, cfg.SyncInterval) })
+	wg.Go(func() { np.Run(ctx) })
+	wg.Go(func() {
+		if err := api.Serve(ctx); err != nil {
+			errc <- err
+		}
+	})
+	select {
+	case <-pc.Ready():
+		log.Info("pods syncing", "node", cfg.NodeName)
+		if cfg.OnReady != nil {
+			cfg.OnReady(h)
+		}
+	case <-pc.Done():
+	case <-ctx.Done():
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	cancel()
+	wg.Wait()
+	podFactory.Shutdown()
+	return runErr
+}
+
+// ClientObjects reads Secrets and ConfigMaps with GET calls.
+type ClientObjects struct{ Client kubernetes.Interface }
+
+// Secret GETs a Secret.
+func (c ClientObjects) Secret(ctx context.Context, ns, name string) (*corev1.Secret, error) {
+	return c.Client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+}
+
+// ConfigMap GETs a ConfigMap.
+func (c ClientObjects) ConfigMap(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
+	return c.Client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+}
