@@ -238,3 +238,19 @@ func TestLogsTailAndFollow(t *testing.T) {
 	for range lines { // the reader ends once closed
 	}
 }
+
+// TestNewWithDefaultCredential builds the backend the way surge-vnode does in
+// production, with azidentity's DefaultAzureCredential (no call is made).
+func TestNewWithDefaultCredential(t *testing.T) {
+	o := aci.DefaultOptions()
+	o.SubscriptionID, o.ResourceGroup, o.Region = testSubscription, testGroup, "westeurope"
+	b, err := aci.New(ctx, o, discard)
+	if err != nil {
+		t.Fatalf("New with DefaultAzureCredential: %v", err)
+	}
+	_ = b.Close()
+	o.Region = ""
+	if _, err := aci.New(ctx, o, discard); err == nil || !strings.Contains(err.Error(), "--aci-region") {
+		t.Fatalf("New without a region = %v, want an error naming --aci-region", err)
+	}
+}
