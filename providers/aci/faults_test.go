@@ -250,3 +250,31 @@ func TestConcurrentListsShareOneCall(t *testing.T) {
 		t.Fatal("concurrent callers share status slices")
 	}
 }
+
+// TestCreatePollErrors: 5xx while polling a create's long-running operation are
+// retried; if they persist, polling stops without failing the pod, and List
+// still shows how the create ends.
+func TestCreatePollErrors(t *testing.T) {
+	srv := acifake.New(acifake.Config{CreateSteps: 3})
+	b := newBackend(t, srv, func(o *aci.Options) { o.MaxRetries, o.BackoffMax = 0, 100*time.Millisecond })
+	srv.InjectFault(acifake.Fault{API: apiCreate, Method: http.MethodGet, Status: http.StatusServiceUnavailable, Count: 100})
+	s := spec("poll-errors", acifake.ImageRunForever)
+	if err := b.Create(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Calls(apiCreate, http.MethodGet) < 10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d polls", srv.Calls(apiCreate, http.MethodGet))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := srv.Calls(apiCreate, http.MethodGet); n != 10 {
+		t.Fatalf("%d polls, want polling to stop after 10 errors in a row", n)
+	}
+	st := waitStatus(t, b, s.Ref, "Running", running)
+	if st.Reason != "" {
+		t.Fatalf("status %+v: giving up polling must not fail the pod", st)
+	}
+}

@@ -2,7 +2,6 @@ package aci
 
 import (
 	"context"
-	"errors"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	armaci "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerinstance/armcontainerinstance/v2"
@@ -34,6 +33,9 @@ func (b *Backend) startCreatePoll(uid, name string, p *runtime.Poller[armaci.Con
 		case ctx.Err() != nil:
 		case err == nil:
 			b.details[name] = detail{group: &res.ContainerGroup, at: b.clock.Now()}
+		case providers.IsTransient(err):
+			// Polling gave up, not the operation: List still shows how it ends.
+			b.log.Info("stopped polling container group create", "group", name, "err", err)
 		default:
 			reason := ReasonProvisioningFailed
 			if providers.IsQuotaExceeded(err) {
@@ -69,11 +71,16 @@ func (b *Backend) startDeletePoll(uid, name string, p *runtime.Poller[armaci.Con
 	}()
 }
 
+// maxPollErrors is how many transient poll errors in a row end the polling.
+const maxPollErrors = 10
+
 // pollUntilDone polls p every Options.PollInterval on the backend's clock until
 // it is done or ctx ends. Transient poll errors (after the SDK's own retries) are
-// retried after our back-off; anything else ends the operation with that error.
+// retried after our back-off, up to maxPollErrors in a row; anything else ends
+// the operation with that error.
 func pollUntilDone[T any](ctx context.Context, b *Backend, op, name string, p *runtime.Poller[T]) (T, error) {
 	var zero T
+	errs := 0
 	for !p.Done() {
 		if !b.sleep(ctx, max(b.opts.PollInterval, b.bo.wait())) {
 			return zero, ctx.Err()
@@ -83,11 +90,12 @@ func pollUntilDone[T any](ctx context.Context, b *Backend, op, name string, p *r
 				return zero, ctx.Err()
 			}
 			cerr := b.observe(classify(op, name, err))
-			if providers.IsTransient(cerr) && !errors.Is(cerr, context.Canceled) {
+			if errs++; providers.IsTransient(cerr) && errs < maxPollErrors {
 				continue
 			}
 			return zero, cerr
 		}
+		errs = 0
 	}
 	res, err := p.Result(ctx)
 	if err != nil {
