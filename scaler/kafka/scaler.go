@@ -1,0 +1,200 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/surge-autoscaler/surge/scaler"
+)
+
+// DefaultTimeout bounds a measurement when the caller's context has no deadline.
+const DefaultTimeout = 5 * time.Second
+
+// Scaler measures one kafka trigger's consumer lag.
+type Scaler struct {
+	cfg    Config
+	pool   *Pool
+	tr     *transport
+	client *kafkago.Client
+
+	mu        sync.Mutex // guards prev; Measure is called from one goroutine at a time
+	prev      map[string]map[int]int64
+	closeOnce sync.Once
+}
+
+var _ scaler.Scaler = (*Scaler)(nil)
+
+// Measure returns the consumer group's lag per the trigger's rules (see lag).
+func (s *Scaler) Measure(ctx context.Context) (float64, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("kafka group %q: %w", s.cfg.ConsumerGroup, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return float64(s.cfg.lag(snap, s.prev)), nil
+}
+
+// snapshot reads partitions, committed offsets and log offsets.
+func (s *Scaler) snapshot(ctx context.Context) (snapshot, error) {
+	topics := s.cfg.Topic
+	var committed map[string][]kafkago.OffsetFetchPartition
+	if len(topics) == 0 {
+		// No topic: every topic the group has committed offsets for (KEDA's kafka).
+		all, err := s.fetchCommitted(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		for t := range all {
+			topics = append(topics, t)
+		}
+		sort.Strings(topics)
+		if len(topics) == 0 {
+			return snapshot{}, nil
+		}
+	}
+	parts, err := s.partitions(ctx, topics)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		wg       sync.WaitGroup
+		offsets  map[string][]kafkago.PartitionOffsets
+		offErr   error
+		fetchErr error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		offsets, offErr = s.listOffsets(ctx, parts)
+	}()
+	committed, fetchErr = s.fetchCommitted(ctx, parts)
+	wg.Wait()
+	if err := errors.Join(fetchErr, offErr); err != nil {
+		return nil, err
+	}
+	return merge(parts, committed, offsets), nil
+}
+
+// partitions returns each topic's partitions within partitionLimitation.
+func (s *Scaler) partitions(ctx context.Context, topics []string) (map[string][]int, error) {
+	md, err := s.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: topics})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]int{}
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return nil, fmt.Errorf("topic %q: %w", t.Name, t.Error)
+		}
+		var ids []int
+		for _, p := range t.Partitions {
+			if s.cfg.active(p.ID) {
+				ids = append(ids, p.ID)
+			}
+		}
+		if len(ids) == 0 {
+			return nil, fmt.Errorf("topic %q: no partition within partitionLimitation %q", t.Name, s.cfg.PartitionLimitation)
+		}
+		out[t.Name] = ids
+	}
+	for _, t := range topics {
+		if _, ok := out[t]; !ok {
+			return nil, fmt.Errorf("topic %q: not in the cluster's metadata", t)
+		}
+	}
+	return out, nil
+}
+
+// fetchCommitted returns the group's committed offsets (of every topic when parts is
+// nil). A group that does not exist has none: real Kafka answers -1 per partition,
+// kfake GROUP_ID_NOT_FOUND; both read as "no committed offset".
+func (s *Scaler) fetchCommitted(ctx context.Context, parts map[string][]int) (map[string][]kafkago.OffsetFetchPartition, error) {
+	res, err := s.client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: s.cfg.ConsumerGroup, Topics: parts})
+	if err != nil {
+		return nil, err
+	}
+	if res.Error != nil {
+		if errors.Is(res.Error, kafkago.GroupIdNotFound) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("offset fetch: %w", res.Error)
+	}
+	for t, ps := range res.Topics {
+		for _, p := range ps {
+			if p.Error != nil {
+				return nil, fmt.Errorf("offset fetch topic %q partition %d: %w", t, p.Partition, p.Error)
+			}
+		}
+	}
+	return res.Topics, nil
+}
+
+func (s *Scaler) listOffsets(ctx context.Context, parts map[string][]int) (map[string][]kafkago.PartitionOffsets, error) {
+	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
+	for t, ids := range parts {
+		for _, id := range ids {
+			req.Topics[t] = append(req.Topics[t], kafkago.FirstOffsetOf(id), kafkago.LastOffsetOf(id))
+		}
+	}
+	res, err := s.client.ListOffsets(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	for t, ps := range res.Topics {
+		for _, p := range ps {
+			if p.Error != nil {
+				return nil, fmt.Errorf("list offsets topic %q partition %d: %w", t, p.Partition, p.Error)
+			}
+		}
+	}
+	return res.Topics, nil
+}
+
+// merge builds the snapshot; partitions missing from OffsetFetch have no commit.
+func merge(parts map[string][]int, committed map[string][]kafkago.OffsetFetchPartition, offsets map[string][]kafkago.PartitionOffsets) snapshot {
+	snap := snapshot{}
+	for t, ids := range parts {
+		snap[t] = map[int]partition{}
+		for _, id := range ids {
+			snap[t][id] = partition{committed: noOffset}
+		}
+	}
+	for t, ps := range committed {
+		for _, p := range ps {
+			if cur, ok := snap[t][p.Partition]; ok {
+				cur.committed = p.CommittedOffset
+				if cur.committed < 0 {
+					cur.committed = noOffset
+				}
+				snap[t][p.Partition] = cur
+			}
+		}
+	}
+	for t, ps := range offsets {
+		for _, p := range ps {
+			if cur, ok := snap[t][p.Partition]; ok {
+				cur.first, cur.last, cur.known = p.FirstOffset, p.LastOffset, true
+				snap[t][p.Partition] = cur
+			}
+		}
+	}
+	return snap
+}
+
+// Close releases the Scaler's share of its transport; closing twice is harmless.
+func (s *Scaler) Close() error {
+	s.closeOnce.Do(func() { s.pool.release(s.tr) })
+	return nil
+}
