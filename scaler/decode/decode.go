@@ -129,8 +129,10 @@ func (d *decoder) lookup(f *field) (string, Source, string, bool) {
 				}
 			}
 		case FromAuth:
-			if v := strings.TrimSpace(d.spec.AuthParams[f.key]); v != "" {
-				return v, src, f.key, true
+			for _, k := range append([]string{f.key}, f.aliases...) {
+				if v := strings.TrimSpace(d.spec.AuthParams[k]); v != "" {
+					return v, src, k, true
+				}
 			}
 		case FromEnv:
 			envKey := f.key + "FromEnv"

@@ -26,7 +26,7 @@ type testConfig struct {
 	Old      float64           `surge:"queueLength,deprecated=use mode and value"`
 	Password string            `surge:"password,from=auth|env,secret"`
 	Token    string            `surge:"workloadIdentityResource,from=auth,unsupported=cloud identities"`
-	Keytab   string            `surge:"keytab,from=meta|auth,unsupported=Kerberos"`
+	Keytab   string            `surge:"keytab,from=meta|auth,unsupported=Kerberos, GSSAPI"`
 	embedded
 	derived string
 }
@@ -199,7 +199,7 @@ func TestDecodeErrors(t *testing.T) {
 	}, {
 		name: "unsupported from metadata",
 		spec: spec(map[string]string{"host": "h", "keytab": "k"}, nil, nil),
-		want: [][]string{{`key "keytab": value "k": not supported by surge: Kerberos`}},
+		want: [][]string{{`key "keytab": value "k": not supported by surge: Kerberos, GSSAPI`}},
 	}, {
 		name: "every problem at once",
 		spec: spec(map[string]string{"mode": "x", "bogus": "1"}, nil, nil),

@@ -23,11 +23,13 @@
 //	enum=a|b|c          allowed values (exact spelling).
 //	min=N, max=N        inclusive numeric bounds; gt=N is an exclusive lower bound.
 //	sep=C               separator for list ([]string) and map values (default ",").
-//	alias=old1|old2     other spellings (KEDA's deprecated ones) accepted in metadata
-//	                    with a warning naming the spelling to use.
+//	alias=old1|old2     other spellings KEDA accepts: in metadata with a warning naming
+//	                    the spelling to use, in TriggerAuthentication silently.
 //	deprecated=MSG      the key is accepted but deprecated: a warning carries MSG.
 //	unsupported=MSG     the key is a KEDA feature surge does not implement: giving it
 //	                    (in any of its sources) is an error that says so, with MSG.
+//	                    deprecated= and unsupported= come last in a tag: their
+//	                    message runs to the end of the tag and may contain commas.
 //	secret              the value is never printed (errors say "<redacted>").
 //	secret=userinfo     the value is a URL: errors print it without its userinfo.
 //

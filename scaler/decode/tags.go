@@ -203,8 +203,14 @@ func parseTag(tag string, typ reflect.Type) (*field, error) {
 	if !supportedType(typ) {
 		return nil, fmt.Errorf("unsupported field type %s", typ)
 	}
-	for _, opt := range parts[1:] {
-		name, val, hasVal := strings.Cut(strings.TrimSpace(opt), "=")
+	opts := parts[1:]
+	for i := 0; i < len(opts); i++ {
+		name, val, hasVal := strings.Cut(strings.TrimSpace(opts[i]), "=")
+		if name == "deprecated" || name == "unsupported" {
+			// A message runs to the end of the tag and may contain commas.
+			val = strings.Join(append([]string{val}, opts[i+1:]...), ",")
+			i = len(opts)
+		}
 		if err := f.option(name, val, hasVal); err != nil {
 			return nil, fmt.Errorf("tag %q: %w", tag, err)
 		}

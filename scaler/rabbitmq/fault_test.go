@@ -93,7 +93,5 @@ func TestBrokerFaults(t *testing.T) {
 	_ = overHTTP.Close()
 	_ = p.Close()
 	goleak.VerifyNone(t, leaks,
-		goleak.IgnoreAnyFunction("github.com/surge-autoscaler/surge/test/harness/brokers.startProc.func1"),
-		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"), // the test client's own keep-alives
-		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"))
+		goleak.IgnoreAnyFunction("github.com/surge-autoscaler/surge/test/harness/brokers.startProc.func1"))
 }

@@ -90,7 +90,7 @@ func (pr *Prometheus) start(ctx context.Context) error {
 	pr.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	client := &http.Client{Timeout: time.Second}
+	client := &http.Client{Timeout: time.Second, Transport: noKeepAlive}
 	for {
 		if p.exited() {
 			return fmt.Errorf("prometheus: %w: %v\n%s", errExited, p.err, tail(logPath, 2000))

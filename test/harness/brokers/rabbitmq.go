@@ -190,7 +190,7 @@ func (r *RabbitMQ) logTail() string {
 
 // waitReady polls the AMQP port and the management API until both answer.
 func (r *RabbitMQ) waitReady(ctx context.Context, p *proc) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: noKeepAlive}
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -218,11 +218,15 @@ func (r *RabbitMQ) ping(ctx context.Context, client *http.Client) error {
 	return err
 }
 
+// noKeepAlive leaves no idle connection (and goroutine) behind, so callers can check
+// for goroutine leaks of their own.
+var noKeepAlive = &http.Transport{DisableKeepAlives: true}
+
 // API calls the management API as the administrator and returns the body of a 2xx
 // answer. client may be nil (a default client with a 5 s timeout is used).
 func (r *RabbitMQ) API(ctx context.Context, client *http.Client, method, path, body string) ([]byte, error) {
 	if client == nil {
-		client = &http.Client{Timeout: 5 * time.Second}
+		client = &http.Client{Timeout: 5 * time.Second, Transport: noKeepAlive}
 	}
 	var rd io.Reader
 	if body != "" {
