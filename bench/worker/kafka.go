@@ -41,6 +41,7 @@ func (w *KafkaWorker) Run(ctx context.Context) error {
 		Topic:          w.cfg.KafkaTopic,
 		QueueCapacity:  w.cfg.Prefetch,
 		MinBytes:       1,
+		MaxBytes:       10 << 20,
 		MaxWait:        250 * time.Millisecond,
 		StartOffset:    kafka.FirstOffset,
 		CommitInterval: 0, // synchronous commits
