@@ -1,0 +1,147 @@
+package charts_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+)
+
+// fieldManager is the server-side apply field manager of everything the tests apply.
+const fieldManager = "surge-chart-test"
+
+// applier server-side applies unstructured objects, as `helm install --server-side`
+// (or kubectl apply --server-side) would.
+type applier struct {
+	dyn    dynamic.Interface
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+}
+
+func newApplier(t testing.TB, cfg *rest.Config) *applier {
+	t.Helper()
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}
+}
+
+// resource returns the client for o's kind, namespaced when the kind is.
+func (a *applier) resource(o *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
+	gvk := o.GroupVersionKind()
+	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		a.mapper.Reset()
+		m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("map %s: %w", gvk, err)
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return a.dyn.Resource(m.Resource).Namespace(o.GetNamespace()), nil
+	}
+	return a.dyn.Resource(m.Resource), nil
+}
+
+// apply server-side applies o with force (the test owns every field it sets).
+func (a *applier) apply(ctx context.Context, o *unstructured.Unstructured) error {
+	ri, err := a.resource(o)
+	if err != nil {
+		return err
+	}
+	o = o.DeepCopy()
+	o.SetResourceVersion("")
+	_, err = ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: fieldManager, Force: true})
+	if err != nil {
+		return fmt.Errorf("apply %s/%s: %w", o.GetKind(), o.GetName(), err)
+	}
+	return nil
+}
+
+// delete deletes o, ignoring NotFound.
+func (a *applier) delete(ctx context.Context, o *unstructured.Unstructured) error {
+	ri, err := a.resource(o)
+	if err != nil {
+		return err
+	}
+	if err := ri.Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete %s/%s: %w", o.GetKind(), o.GetName(), err)
+	}
+	return nil
+}
+
+// applyCRDs applies the scaler chart's crds/ directory (Helm installs it before the
+// templates) and waits until every CRD is Established.
+func (a *applier) applyCRDs(ctx context.Context, t testing.TB) {
+	t.Helper()
+	dir := filepath.Join(chartDir(t, "surge-scaler"), "crds")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crds []*unstructured.Unstructured
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".yaml") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := decodeObjects(string(b))
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		for _, o := range objs {
+			if err := a.apply(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			crds = append(crds, o)
+		}
+	}
+	if len(crds) == 0 {
+		t.Fatal("no CRDs in charts/surge-scaler/crds (run make generate)")
+	}
+	for _, crd := range crds {
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			ri, err := a.resource(crd)
+			if err != nil {
+				return false, err
+			}
+			got, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+			for _, c := range conds {
+				m := c.(map[string]any)
+				if m["type"] == "Established" && m["status"] == "True" {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			t.Fatalf("CRD %s not Established: %v", crd.GetName(), err)
+		}
+	}
+	a.mapper.Reset()
+}
