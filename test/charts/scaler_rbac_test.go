@@ -289,4 +289,3 @@ func ruleString(t testing.TB, rule any) string {
 	}
 	return "[" + strings.Join(parts, " ") + "]"
 }
-

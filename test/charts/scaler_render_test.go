@@ -132,4 +132,3 @@ func TestScalerServingCertificate(t *testing.T) {
 		t.Error("no checksum/tls annotation to roll pods on a new certificate")
 	}
 }
-
