@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -59,6 +60,10 @@ type Watcher struct {
 	clock  clock.WithTicker
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// selector is applied again to events: the server filters, but a watch through
+	// some clients (fakes, proxies) does not.
+	selector labels.Selector
+	target   string
 }
 
 // Start starts watching and returns once the informers have synced.
@@ -72,8 +77,12 @@ func Start(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface
 	if o.SampleInterval <= 0 {
 		o.SampleInterval = 100 * time.Millisecond
 	}
+	sel, err := labels.Parse(o.PodSelector)
+	if err != nil {
+		return nil, fmt.Errorf("pod selector %q: %w", o.PodSelector, err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	w := &Watcher{rec: NewRecorder(o.Run, o.Clock.Now()), clock: o.Clock, cancel: cancel}
+	w := &Watcher{rec: NewRecorder(o.Run, o.Clock.Now()), clock: o.Clock, cancel: cancel, selector: sel, target: o.Target.Name}
 
 	pods := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithNamespace(o.Namespace),
 		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = o.PodSelector }))
@@ -158,7 +167,7 @@ func (w *Watcher) Stop() Timeline {
 
 func (w *Watcher) podHandler() cache.ResourceEventHandler {
 	observe := func(obj any) {
-		if p, ok := obj.(*corev1.Pod); ok {
+		if p, ok := obj.(*corev1.Pod); ok && w.selector.Matches(labels.Set(p.Labels)) {
 			w.rec.ObservePod(w.clock.Now(), StateOf(p))
 		}
 	}
@@ -179,7 +188,7 @@ func (w *Watcher) podHandler() cache.ResourceEventHandler {
 func (w *Watcher) targetHandler() cache.ResourceEventHandler {
 	observe := func(obj any) {
 		u, ok := obj.(*unstructured.Unstructured)
-		if !ok {
+		if !ok || u.GetName() != w.target {
 			return
 		}
 		n, found, err := unstructured.NestedInt64(u.Object, "spec", "replicas")
