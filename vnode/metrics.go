@@ -13,6 +13,7 @@ type metrics struct {
 	listLatency   prometheus.Histogram
 	backendErrors *prometheus.CounterVec
 	swept         prometheus.Counter
+	instances     prometheus.Gauge
 	pods          *prometheus.Desc
 	handler       *Handler
 }
@@ -41,10 +42,14 @@ func newMetrics(h *Handler, reg prometheus.Registerer) *metrics {
 			Name: "surge_vnode_swept_instances_total",
 			Help: "Instances deleted because no pod on this node owns them.",
 		}),
+		instances: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "surge_vnode_backend_instances",
+			Help: "Instances the backend reported in the tracker's last List, whether or not a pod owns them.",
+		}),
 		pods: prometheus.NewDesc("surge_vnode_pods", "Pods on the virtual node, by phase.", []string{"phase"}, nil),
 	}
 	if reg != nil {
-		reg.MustRegister(m.createLatency, m.startLatency, m.listLatency, m.backendErrors, m.swept, m)
+		reg.MustRegister(m.createLatency, m.startLatency, m.listLatency, m.backendErrors, m.swept, m.instances, m)
 	}
 	return m
 }

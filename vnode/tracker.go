@@ -47,6 +47,7 @@ func (h *Handler) Sync(ctx context.Context) {
 		h.log.Error(err, "cannot list backend instances; statuses are stale until the next pass")
 		return
 	}
+	h.metrics.instances.Set(float64(len(list)))
 	byUID := make(map[string]*providers.InstanceStatus, len(list))
 	for i := range list {
 		byUID[list[i].Ref.UID] = &list[i]

@@ -43,12 +43,14 @@ func (o *localOptions) addFlags(fs *pflag.FlagSet) {
 type fakeOptions struct {
 	startDelay      time.Duration
 	createErrorRate float64
+	afterEffect     bool
 	seed            uint64
 }
 
 func (o *fakeOptions) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.startDelay, "fake-start-delay", 0, "fake: how long instances stay Pending")
 	fs.Float64Var(&o.createErrorRate, "fake-create-error-rate", 0, "fake: fraction of Create calls that fail with a Transient error")
+	fs.BoolVar(&o.afterEffect, "fake-create-error-after-effect", false, "fake: failed Creates still create the instance (a cloud call that times out after doing the work)")
 	fs.Uint64Var(&o.seed, "fake-seed", 1, "fake: seed of the injected errors")
 }
 
@@ -64,7 +66,7 @@ func newBackend(ctx context.Context, o options, log logr.Logger) (providers.Back
 	case "fake":
 		b := fake.New(fake.Options{Default: fake.Behavior{StartAfter: o.fake.startDelay}, Seed: o.fake.seed})
 		if o.fake.createErrorRate > 0 {
-			b.SetErrorRate(fake.OpCreate, fake.Rate{Fraction: o.fake.createErrorRate})
+			b.SetErrorRate(fake.OpCreate, fake.Rate{Fraction: o.fake.createErrorRate, AfterEffect: o.fake.afterEffect})
 		}
 		log.Info("the fake backend runs nothing: instances exist in memory only and vanish when surge-vnode stops")
 		return b, func() error { return nil }, nil

@@ -1,0 +1,58 @@
+// Package vnode benchmarks surge-vnode against the embedded control plane: how
+// long from a pod's binding to the backend's Create call and to the pod's
+// Running status, for 100 pods on the local backend (real processes) and 1,000 on
+// the fake; and 0→100 pods Running on the local backend. Run:
+//
+//	go test -run '^$' -bench . -benchtime 3x ./bench/vnode/
+//
+// The virtual node runs in-process (vnode.Run) over a backend wrapper that
+// records when Create is called; the benchmark's own pod informer records when
+// each pod is first seen bound and first seen Running.
+package vnode
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/surge-autoscaler/surge/test/fixtures"
+	"github.com/surge-autoscaler/surge/test/harness"
+)
+
+var (
+	cluster   *harness.Cluster
+	workerBin string
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if testing.Short() {
+		return m.Run()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "surge-vnode-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if workerBin, err = fixtures.Build(dir, "worker"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cluster, err = harness.StartCluster(ctx, harness.ClusterOptions{})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vnode bench: %v (the control plane is built by `make controlplane`)\n", err)
+		return 1
+	}
+	defer cluster.Stop()
+	return m.Run()
+}
