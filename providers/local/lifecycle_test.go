@@ -52,7 +52,9 @@ func waitStatus(t *testing.T, b *local.Backend, uid string, cond func(providers.
 	return last
 }
 
-func running(st providers.InstanceStatus) bool { return st.Phase == providers.PhaseRunning && st.Containers[0].State == providers.ContainerRunning }
+func running(st providers.InstanceStatus) bool {
+	return st.Phase == providers.PhaseRunning && st.Containers[0].State == providers.ContainerRunning
+}
 
 func readLog(t *testing.T, b *local.Backend, r providers.InstanceRef, o providers.LogOptions) string {
 	t.Helper()
