@@ -304,3 +304,60 @@ func TestBrokerFaults(t *testing.T) {
 	f.client.Transport.(*kafkago.Transport).CloseIdleConnections()
 	goleak.VerifyNone(t, leaks)
 }
+
+func TestTLS(t *testing.T) {
+	harness.Integration(t)
+	ctx := context.Background()
+	serverTLS, err := testPKI.ServerTLS(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := brokers.StartKafka(ctx, kfake.TLS(serverTLS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Stop()
+	if err := k.Cluster.CreateTopic("tls", 3, nil); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		meta m
+		auth m
+		ok   bool
+	}{
+		{"mutual TLS", nil, m{"tls": "enable", "ca": testCA, "cert": testCert, "key": testKey}, true},
+		{"tls in metadata", m{"tls": "enable"}, m{"ca": testCA, "cert": testCert, "key": testKey}, true},
+		{"unsafeSsl skips server verification", m{"unsafeSsl": "true"}, m{"tls": "enable", "cert": testCert, "key": testKey}, true},
+		{"unknown CA", nil, m{"tls": "enable", "cert": testCert, "key": testKey}, false},
+		{"no client certificate", nil, m{"tls": "enable", "ca": testCA}, false},
+		{"plain TCP to a TLS listener", nil, nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewPool(testr.New(t))
+			defer p.Close()
+			meta := m{"bootstrapServers": k.Addr, "consumerGroup": "g", "topic": "tls"}
+			for key, v := range tc.meta {
+				meta[key] = v
+			}
+			tr, err := p.Build(ctx, scaler.TriggerSpec{Type: "kafka", Metadata: meta, AuthParams: tc.auth})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Scaler.Close()
+			mctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			v, err := tr.Scaler.Measure(mctx)
+			if tc.ok && (err != nil || v != 3) {
+				t.Errorf("Measure = %v, %v; want 3", v, err)
+			}
+			if !tc.ok && err == nil {
+				t.Errorf("Measure succeeded, want a TLS failure")
+			}
+			if err != nil && strings.Contains(err.Error(), "PRIVATE KEY") {
+				t.Errorf("error prints key material: %v", err)
+			}
+		})
+	}
+}

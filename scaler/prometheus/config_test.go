@@ -235,3 +235,48 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestTLS queries a TLS stand-in for the query API that requires client certificates.
+func TestTLS(t *testing.T) {
+	serverTLS, err := testPKI.ServerTLS(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}`))
+	}))
+	srv.TLS = serverTLS
+	srv.StartTLS()
+	defer srv.Close()
+	cases := []struct {
+		name string
+		meta m
+		auth m
+		ok   bool
+	}{
+		{"tls mode with ca", m{"authModes": "tls"}, m{"ca": testCA, "cert": testCert, "key": testKey}, true},
+		{"unsafeSsl without ca", m{"authModes": "tls", "unsafeSsl": "true"}, m{"cert": testCert, "key": testKey}, true},
+		{"no client certificate", nil, m{"ca": testCA}, false},
+		{"unknown CA", m{"authModes": "tls"}, m{"cert": testCert, "key": testKey}, false},
+	}
+	b := NewBuilder()
+	defer b.Close()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			meta := m{"serverAddress": srv.URL, "query": "scalar(up)", "threshold": "1"}
+			for k, v := range tc.meta {
+				meta[k] = v
+			}
+			tr, err := b.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: meta, AuthParams: tc.auth})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Scaler.Close()
+			v, err := tr.Scaler.Measure(context.Background())
+			if tc.ok != (err == nil) || (tc.ok && v != 3) {
+				t.Errorf("Measure = %v, %v; want ok=%v", v, err, tc.ok)
+			}
+		})
+	}
+}

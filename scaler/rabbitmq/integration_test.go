@@ -361,3 +361,44 @@ func TestOneConnectionAndNoPoisoning(t *testing.T) {
 		t.Errorf("pool stats %+v", st)
 	}
 }
+
+func TestTLS(t *testing.T) {
+	r := node(t)
+	c := dialClient(t, r.AMQPURL)
+	c.queue(t, "tls")
+	c.publish(t, "tls", 2)
+	p := NewPool(testr.New(t))
+	defer p.Close()
+	cases := []struct {
+		name string
+		meta m
+		auth m
+		ok   bool
+	}{
+		{"amqps with the CA", nil, m{"tls": "enable", "ca": r.PKI.CA}, true},
+		{"amqps with a client certificate", nil, m{"tls": "enable", "ca": r.PKI.CA, "cert": r.PKI.ClientCert, "key": r.PKI.ClientKey}, true},
+		{"unsafeSsl without the CA", m{"unsafeSsl": "true"}, nil, true},
+		{"unknown CA", nil, nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			meta := m{"host": r.AMQPSURL, "queueName": "tls"}
+			for k, v := range tc.meta {
+				meta[k] = v
+			}
+			s := build(t, p, meta, tc.auth)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			v, err := s.Measure(ctx)
+			if tc.ok && (err != nil || v != 2) {
+				t.Errorf("Measure = %v, %v; want 2", v, err)
+			}
+			if !tc.ok && err == nil {
+				t.Error("Measure succeeded, want a TLS failure")
+			}
+			if err != nil && strings.Contains(err.Error(), r.Password) {
+				t.Errorf("error prints the password: %v", err)
+			}
+		})
+	}
+}

@@ -37,8 +37,13 @@ type RabbitMQ struct {
 	User, Password string
 	// Dir holds the node's config, data and logs (log/ for the logs).
 	Dir string
-	// AMQPPort and ManagementPort are the listening ports.
-	AMQPPort, ManagementPort int
+	// AMQPSURL is amqps://User:Password@127.0.0.1:PORT/: TLS with PKI's server
+	// certificate; a client certificate signed by PKI's CA is verified if presented.
+	AMQPSURL string
+	// PKI holds the CA and the server and client certificates of the TLS listener.
+	PKI *PKI
+	// AMQPPort, AMQPSPort and ManagementPort are the listening ports.
+	AMQPPort, AMQPSPort, ManagementPort int
 
 	node     string
 	distPort int
@@ -69,13 +74,17 @@ func StartRabbitMQ(ctx context.Context, dir string) (*RabbitMQ, error) {
 		}
 		r.ownDir = true
 	}
-	ports, err := freePorts(4)
+	ports, err := freePorts(5)
 	if err != nil {
 		return nil, err
 	}
-	r.AMQPPort, r.ManagementPort, r.distPort, r.epmdPort = ports[0], ports[1], ports[2], ports[3]
+	r.AMQPPort, r.ManagementPort, r.distPort, r.epmdPort, r.AMQPSPort = ports[0], ports[1], ports[2], ports[3], ports[4]
+	if r.PKI, err = NewPKI(); err != nil {
+		return nil, err
+	}
 	r.node = fmt.Sprintf("surge%d@localhost", r.AMQPPort)
 	r.AMQPURL = fmt.Sprintf("amqp://%s:%s@127.0.0.1:%d/", r.User, r.Password, r.AMQPPort)
+	r.AMQPSURL = fmt.Sprintf("amqps://%s:%s@127.0.0.1:%d/", r.User, r.Password, r.AMQPSPort)
 	r.ManagementURL = fmt.Sprintf("http://127.0.0.1:%d", r.ManagementPort)
 	if err := r.writeConfig(); err != nil {
 		return nil, err
@@ -104,7 +113,14 @@ func (r *RabbitMQ) writeConfig() error {
 			return err
 		}
 	}
+	d := func(p string) string { return filepath.Join(r.Dir, p) }
 	conf := fmt.Sprintf(`listeners.tcp.default = 127.0.0.1:%d
+listeners.ssl.default = 127.0.0.1:%d
+ssl_options.cacertfile = %s
+ssl_options.certfile = %s
+ssl_options.keyfile = %s
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
 management.tcp.ip = 127.0.0.1
 management.tcp.port = %d
 collect_statistics_interval = 1000
@@ -122,8 +138,11 @@ default_permissions.write = .*
 loopback_users = none
 log.console = false
 log.file.level = info
-`, r.AMQPPort, r.ManagementPort, r.User, r.Password)
+`, r.AMQPPort, r.AMQPSPort, d("ca.pem"), d("server.pem"), d("server.key"), r.ManagementPort, r.User, r.Password)
 	files := map[string]string{
+		"ca.pem":            r.PKI.CA,
+		"server.pem":        r.PKI.ServerCert,
+		"server.key":        r.PKI.ServerKey,
 		"rabbitmq.conf":     conf,
 		"rabbitmq-env.conf": "",
 		"enabled_plugins":   "[rabbitmq_management].\n",

@@ -1,0 +1,335 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/surge-autoscaler/surge/metricsapi"
+	"github.com/surge-autoscaler/surge/scaler"
+)
+
+// testScaler is a Scaler for these tests: it reports value or err, can block until
+// released, counts calls, and records whether it was ever measured concurrently or
+// after Close.
+type testScaler struct {
+	mu       sync.Mutex
+	value    float64
+	err      error
+	gate     chan struct{} // when non-nil, Measure waits for it to close
+	calls    atomic.Int32
+	inFlight atomic.Int32
+	overlap  atomic.Bool
+	closed   atomic.Bool
+	misuse   atomic.Bool // measured after Close, or closed during Measure
+	panics   bool
+}
+
+func (s *testScaler) Measure(ctx context.Context) (float64, error) {
+	if s.closed.Load() {
+		s.misuse.Store(true)
+	}
+	if s.inFlight.Add(1) > 1 {
+		s.overlap.Store(true)
+	}
+	defer s.inFlight.Add(-1)
+	s.calls.Add(1)
+	s.mu.Lock()
+	gate, v, err := s.gate, s.value, s.err
+	s.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	if s.panics {
+		panic("boom")
+	}
+	return v, err
+}
+
+func (s *testScaler) Close() error {
+	if s.inFlight.Load() > 0 {
+		s.misuse.Store(true)
+	}
+	s.closed.Store(true)
+	return nil
+}
+
+func (s *testScaler) set(v float64, err error) {
+	s.mu.Lock()
+	s.value, s.err = v, err
+	s.mu.Unlock()
+}
+
+var (
+	owner = Owner{Namespace: "ns", Name: "so"}
+	keyA  = metricsapi.MetricKey{Namespace: "ns", Name: "a"}
+	keyB  = metricsapi.MetricKey{Namespace: "ns", Name: "b"}
+	t0    = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+)
+
+func metric(key metricsapi.MetricKey, hash string, sc scaler.Scaler) Metric {
+	return Metric{Key: key, Hash: hash, Trigger: &scaler.Trigger{Scaler: sc, Target: 10},
+		TriggerName: key.Name, TriggerType: "test",
+		Labels: map[string]string{"l": "v"}, PollingInterval: time.Second}
+}
+
+func newStore(t *testing.T) (*Store, *clocktesting.FakeClock, *prometheus.Registry) {
+	t.Helper()
+	clk := clocktesting.NewFakeClock(t0)
+	reg := prometheus.NewRegistry()
+	s := New(Options{Clock: clk, Metrics: NewMetrics(reg), Log: logr.Discard(), MeasureTimeout: 5 * time.Second})
+	t.Cleanup(func() { _ = s.Close() })
+	return s, clk, reg
+}
+
+func TestMeasureRecordsSamples(t *testing.T) {
+	s, clk, reg := newStore(t)
+	sc := &testScaler{value: 7}
+	if err := s.Set(owner, []Metric{metric(keyA, "h1", sc)}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	smp, err := s.Measure(ctx, keyA)
+	if err != nil || smp.Value != 7 || !smp.Time.Equal(t0) || smp.Err != nil || smp.Labels["l"] != "v" || smp.PollingInterval != time.Second {
+		t.Fatalf("sample %+v, err %v", smp, err)
+	}
+	clk.Step(time.Second)
+	boom := errors.New("broker down")
+	sc.set(0, boom)
+	for i := 1; i <= 3; i++ {
+		smp, _ = s.Measure(ctx, keyA)
+		if !errors.Is(smp.Err, boom) || smp.ConsecutiveFailures != i || smp.Value != 7 || !smp.Time.Equal(t0) {
+			t.Fatalf("failure %d: %+v", i, smp)
+		}
+	}
+	sc.set(9, nil)
+	smp, _ = s.Measure(ctx, keyA)
+	if smp.Err != nil || smp.ConsecutiveFailures != 0 || smp.Value != 9 || !smp.Time.Equal(t0.Add(time.Second)) {
+		t.Fatalf("recovery: %+v", smp)
+	}
+	latest, err := s.Latest(ctx, keyA)
+	if err != nil || latest.Value != 9 {
+		t.Fatalf("latest %+v %v", latest, err)
+	}
+	if got := testutil.ToFloat64(s.opts.Metrics.errors.WithLabelValues("ns", "so", "a", "a")); got != 3 {
+		t.Fatalf("surge_scaler_errors_total = %v, want 3", got)
+	}
+	if got := testutil.ToFloat64(s.opts.Metrics.value.WithLabelValues("ns", "so", "a", "a")); got != 9 {
+		t.Fatalf("surge_scaler_metrics_value = %v, want 9", got)
+	}
+	s.Remove(owner)
+	if n, _ := testutil.GatherAndCount(reg, "surge_scaler_metrics_value"); n != 0 {
+		t.Fatalf("series left after Remove: %d", n)
+	}
+}
+
+func TestSingleFlight(t *testing.T) {
+	s, _, _ := newStore(t)
+	gate := make(chan struct{})
+	sc := &testScaler{value: 3, gate: gate}
+	if err := s.Set(owner, []Metric{metric(keyA, "h", sc)}); err != nil {
+		t.Fatal(err)
+	}
+	const callers = 50
+	var wg sync.WaitGroup
+	results := make([]metricsapi.Sample, callers)
+	for i := range callers {
+		wg.Go(func() {
+			var err error
+			results[i], err = s.Refresh(context.Background(), keyA)
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	// Wait until the one measurement runs, then release it.
+	for sc.inFlight.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // let the other callers join the flight
+	close(gate)
+	wg.Wait()
+	if c := sc.calls.Load(); c < 1 || c > 2 {
+		t.Fatalf("%d Measure calls for %d concurrent callers, want 1 (2 if one arrived late)", c, callers)
+	}
+	for _, r := range results {
+		if r.Value != 3 {
+			t.Fatalf("a caller got %+v", r)
+		}
+	}
+	if sc.overlap.Load() {
+		t.Fatal("Scaler measured concurrently")
+	}
+}
+
+func TestNoConcurrentMeasureUnderLoad(t *testing.T) {
+	s, _, _ := newStore(t)
+	sc := &testScaler{value: 1}
+	if err := s.Set(owner, []Metric{metric(keyA, "h", sc)}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				if _, err := s.Measure(context.Background(), keyA); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if sc.overlap.Load() {
+		t.Fatal("Scaler measured concurrently")
+	}
+}
+
+func TestWaiterCancellation(t *testing.T) {
+	s, _, _ := newStore(t)
+	gate := make(chan struct{})
+	sc := &testScaler{value: 5, gate: gate}
+	_ = s.Set(owner, []Metric{metric(keyA, "h", sc)})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := s.Measure(ctx, keyA); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the waiter's deadline", err)
+	}
+	// The measurement itself was not cancelled with the first caller: it completes.
+	close(gate)
+	smp, err := s.Measure(context.Background(), keyA)
+	if err != nil || smp.Value != 5 || smp.Err != nil {
+		t.Fatalf("%+v %v", smp, err)
+	}
+}
+
+func TestSetKeepsReplacesAndRemoves(t *testing.T) {
+	s, _, _ := newStore(t)
+	a1, b1 := &testScaler{value: 1}, &testScaler{value: 2}
+	if err := s.Set(owner, []Metric{metric(keyA, "a1", a1), metric(keyB, "b1", b1)}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = s.Measure(context.Background(), keyA)
+	if !s.Has(keyA, "a1") || s.Has(keyA, "other") {
+		t.Fatal("Has")
+	}
+	// Same hash for A (nil trigger: keep), new hash for B (replace); fallback changes.
+	mA := metric(keyA, "a1", nil)
+	mA.Trigger = nil
+	mA.Fallback = &metricsapi.Fallback{FailureThreshold: 2, Replicas: 4, Target: 10}
+	b2 := &testScaler{value: 20}
+	if err := s.Set(owner, []Metric{mA, metric(keyB, "b2", b2)}); err != nil {
+		t.Fatal(err)
+	}
+	if a1.closed.Load() || !b1.closed.Load() {
+		t.Fatalf("a1 closed %v (want false), b1 closed %v (want true)", a1.closed.Load(), b1.closed.Load())
+	}
+	latest, _ := s.Latest(context.Background(), keyA)
+	if latest.Value != 1 || latest.Fallback == nil || latest.Fallback.Replicas != 4 {
+		t.Fatalf("kept entry lost its sample or missed the new fallback: %+v", latest)
+	}
+	s.SetFallbackReplicas(owner, 6)
+	latest, _ = s.Latest(context.Background(), keyA)
+	if latest.Fallback.Replicas != 6 || mA.Fallback.Replicas != 4 {
+		t.Fatalf("SetFallbackReplicas: sample %d, caller's struct %d", latest.Fallback.Replicas, mA.Fallback.Replicas)
+	}
+	samples, metas, err := s.MeasureOwner(context.Background(), owner)
+	if err != nil || len(samples) != 2 || samples[0].Value != 1 || samples[1].Value != 20 || metas[1].Key != keyB {
+		t.Fatalf("MeasureOwner: %+v %+v %v", samples, metas, err)
+	}
+	// Dropping A from the set removes and closes it.
+	if err := s.Set(owner, []Metric{metric(keyB, "b2", nil)}); err == nil {
+		// nil Scaler in a non-nil Trigger is a programming error we do not guard; use a proper keep.
+		t.Log("kept b2")
+	}
+	if !a1.closed.Load() {
+		t.Fatal("dropped metric not closed")
+	}
+	if _, err := s.Latest(context.Background(), keyA); !errors.Is(err, metricsapi.ErrUnknownMetric) {
+		t.Fatalf("err = %v, want ErrUnknownMetric", err)
+	}
+	if len(s.Keys()) != 1 {
+		t.Fatalf("keys %v", s.Keys())
+	}
+}
+
+func TestSetRejects(t *testing.T) {
+	s, _, _ := newStore(t)
+	_ = s.Set(owner, []Metric{metric(keyA, "h", &testScaler{})})
+	other := Owner{Namespace: "ns", Name: "other"}
+	stolen := &testScaler{}
+	if err := s.Set(other, []Metric{metric(keyA, "h", stolen)}); err == nil {
+		t.Fatal("another owner took a registered key")
+	}
+	if !stolen.closed.Load() {
+		t.Fatal("rejected trigger's Scaler leaked")
+	}
+	keep := metric(keyB, "h", nil)
+	keep.Trigger = nil
+	if err := s.Set(owner, []Metric{keep}); err == nil {
+		t.Fatal("a nil trigger without a registered hash was accepted")
+	}
+}
+
+func TestRetireWaitsForRunningMeasure(t *testing.T) {
+	s, _, _ := newStore(t)
+	gate := make(chan struct{})
+	sc := &testScaler{value: 1, gate: gate}
+	_ = s.Set(owner, []Metric{metric(keyA, "h", sc)})
+	done := make(chan struct{})
+	go func() { _, _ = s.Measure(context.Background(), keyA); close(done) }()
+	for sc.inFlight.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	s.Remove(owner)
+	if sc.closed.Load() {
+		t.Fatal("closed while measuring")
+	}
+	close(gate)
+	<-done
+	deadline := time.Now().Add(time.Second)
+	for !sc.closed.Load() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if !sc.closed.Load() || sc.misuse.Load() {
+		t.Fatalf("closed %v misuse %v", sc.closed.Load(), sc.misuse.Load())
+	}
+}
+
+func TestPanicIsAFailedMeasurement(t *testing.T) {
+	s, _, _ := newStore(t)
+	_ = s.Set(owner, []Metric{metric(keyA, "h", &testScaler{panics: true})})
+	smp, err := s.Measure(context.Background(), keyA)
+	if err != nil || smp.Err == nil || smp.ConsecutiveFailures != 1 {
+		t.Fatalf("%+v %v", smp, err)
+	}
+}
+
+func TestClose(t *testing.T) {
+	s, _, _ := newStore(t)
+	sc := &testScaler{}
+	_ = s.Set(owner, []Metric{metric(keyA, "h", sc)})
+	_ = s.Close()
+	if !sc.closed.Load() {
+		t.Fatal("Close did not close the Scaler")
+	}
+	if _, err := s.Measure(context.Background(), keyA); !errors.Is(err, ErrClosed) {
+		t.Fatalf("err = %v", err)
+	}
+	late := &testScaler{}
+	if err := s.Set(owner, []Metric{metric(keyA, "h", late)}); !errors.Is(err, ErrClosed) || !late.closed.Load() {
+		t.Fatalf("Set after Close: %v, closed %v", err, late.closed.Load())
+	}
+}
