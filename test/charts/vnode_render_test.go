@@ -21,7 +21,7 @@ func TestVnodeACI(t *testing.T) {
 	}
 	c := container(t, d, "surge-vnode")
 	args := stringsOf(nested(t, c, "args"))
-	for _, want := range []string{"--backend=aci", "--node-name=surge-surge-vnode", "--aci-subscription-id=00000000-1111-2222-3333-444444444444",
+	for _, want := range []string{"--backend=aci", "--nodename=surge-surge-vnode", "--tls-cert-file=/var/run/surge/kubelet/tls.crt", "--client-ca-file=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", "--health-bind-address=:8081", "--aci-subscription-id=00000000-1111-2222-3333-444444444444",
 		"--aci-resource-group=burst", "--aci-region=westeurope", "--aci-owner=surge-surge-vnode", "--kubelet-port=10250"} {
 		if !contains(args, want) {
 			t.Errorf("args %v lack %s", args, want)
@@ -88,7 +88,7 @@ func TestVnodeValues(t *testing.T) {
 				t.Errorf("image map %v", cm.Object["data"])
 			}
 			args := stringsOf(nested(t, container(t, r.one(t, "Deployment", ""), "surge-vnode"), "args"))
-			for _, want := range []string{"--backend=local", "--node-name=edge-1", "--image-map=/etc/surge/images.yaml", "--simulated-start-delay=2s"} {
+			for _, want := range []string{"--backend=local", "--nodename=edge-1", "--cgroups=off", "--image-map=/etc/surge/images.yaml", "--simulated-start-delay=2s"} {
 				if !contains(args, want) {
 					t.Errorf("args %v lack %s", args, want)
 				}
