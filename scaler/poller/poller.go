@@ -269,12 +269,13 @@ func (p *Poller) setWaiting(w bool) {
 	p.mu.Unlock()
 }
 
-// settled reports whether no poll runs and the scheduler waits for a due time with
-// no wake-up pending: a fake clock may be stepped.
+// settled reports whether no poll runs, none is due and the scheduler waits for the
+// next due time: a fake clock may be stepped.
 func (p *Poller) settled() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.waiting && p.running == 0 && len(p.wake) == 0
+	nothingDue := len(p.queue) == 0 || p.queue[0].due.After(p.opts.Clock.Now())
+	return p.waiting && p.running == 0 && nothingDue
 }
 
 // queue is a min-heap of items by due time.

@@ -250,9 +250,13 @@ func TestSetKeepsReplacesAndRemoves(t *testing.T) {
 		t.Fatalf("MeasureOwner: %+v %+v %v", samples, metas, err)
 	}
 	// Dropping A from the set removes and closes it.
-	if err := s.Set(owner, []Metric{metric(keyB, "b2", nil)}); err == nil {
-		// nil Scaler in a non-nil Trigger is a programming error we do not guard; use a proper keep.
-		t.Log("kept b2")
+	keepB := metric(keyB, "b2", nil)
+	keepB.Trigger = nil
+	if err := s.Set(owner, []Metric{keepB}); err != nil {
+		t.Fatal(err)
+	}
+	if b2.closed.Load() {
+		t.Fatal("kept metric closed")
 	}
 	if !a1.closed.Load() {
 		t.Fatal("dropped metric not closed")
