@@ -156,13 +156,14 @@ func TestPersistentServerErrorsAreTransient(t *testing.T) {
 
 func TestProvisioningFailsLater(t *testing.T) {
 	srv := acifake.New(acifake.Config{})
-	b := newBackend(t, srv)
+	// Without detail GETs the only explanation is the long-running operation's.
+	b := newBackend(t, srv, func(o *aci.Options) { o.DetailGetsPerList = 0 })
 	s := spec("unpullable", acifake.ImageUnpullable)
 	if err := b.Create(ctx, s); err != nil {
 		t.Fatalf("Create: %v (the failure comes later, in provisioning)", err)
 	}
-	st := waitStatus(t, b, s.Ref, "Failed", func(st providers.InstanceStatus, ok bool) bool {
-		return ok && st.Phase == providers.PhaseFailed
+	st := waitStatus(t, b, s.Ref, "Failed with a message", func(st providers.InstanceStatus, ok bool) bool {
+		return ok && st.Phase == providers.PhaseFailed && st.Message != ""
 	})
 	if st.Reason != aci.ReasonProvisioningFailed || !strings.Contains(st.Message, "InaccessibleImage") {
 		t.Fatalf("status %+v, want ProvisioningFailed naming InaccessibleImage (from the long-running operation)", st)

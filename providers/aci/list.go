@@ -89,7 +89,12 @@ func (b *Backend) list(ctx context.Context) ([]providers.InstanceStatus, error) 
 		}
 		st, _ := groupStatus(merge(g, b.details[name].group))
 		if f, ok := b.failed[ref.UID]; ok && st.Phase != providers.PhaseSucceeded {
-			st.Phase, st.Reason, st.Message = providers.PhaseFailed, f.reason, f.message
+			// The operation's error explains the failure unless the group's own
+			// events already do.
+			if st.Phase != providers.PhaseFailed || st.Message == "" {
+				st.Message = f.message
+			}
+			st.Phase, st.Reason = providers.PhaseFailed, f.reason
 		}
 		out = append(out, st)
 	}

@@ -42,6 +42,9 @@ func (s *Server) beginCreateOrUpdate(_ context.Context, rg, name string, cg arma
 	case !bytes.Equal(js, g.specJSON):
 		g.created = now // an update restarts the group's containers, as in ACI
 	}
+	if s.cfg.CreateSteps < 0 && (!exists || !bytes.Equal(js, g.specJSON)) {
+		g.created = now.Add(-s.cfg.ProvisionDelay) // synchronous: provisioned at once
+	}
 	g.spec, g.specJSON = spec, js
 	status := http.StatusCreated
 	if exists {

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,8 +49,9 @@ type Config struct {
 	// PageSize is the number of groups per list page; default 20.
 	PageSize int
 	// CreateSteps is how many in-progress responses a create's long-running
-	// operation gives before its terminal one; default 2. Negative: none (the
-	// PUT completes synchronously).
+	// operation gives before its terminal one, which never comes before the group
+	// is provisioned; default 2. Negative: none, the PUT completes synchronously
+	// and the group is provisioned at once (ProvisionDelay does not apply).
 	CreateSteps int
 	// DeleteSteps is the same for deletes; default 0 (synchronous, as ACI usually is).
 	DeleteSteps int
@@ -87,9 +89,12 @@ func (c *Config) defaults() {
 
 // Server is one simulated subscription. It is safe for concurrent use.
 type Server struct {
-	cfg     Config
-	factory *fake.ServerFactoryTransport
-	fakeMu  sync.Mutex // the SDK's fake pagers and pollers are not safe for concurrent use
+	cfg       Config
+	groupsSrv fake.ContainerGroupsServer
+	factory   *fake.ServerFactoryTransport
+	fakeMu    sync.Mutex                    // the SDK's fake pagers and pollers are not safe for concurrent use
+	routes    map[string]policy.Transporter // under fakeMu; see route
+	listSeq   int                           // under fakeMu
 
 	mu     sync.Mutex
 	groups map[string]*group // "rg/name", lowercase
@@ -101,15 +106,16 @@ type Server struct {
 // New returns a simulated ACI.
 func New(cfg Config) *Server {
 	cfg.defaults()
-	s := &Server{cfg: cfg, groups: map[string]*group{}, calls: map[string]int{}}
+	s := &Server{cfg: cfg, groups: map[string]*group{}, calls: map[string]int{}, routes: map[string]policy.Transporter{}}
+	s.groupsSrv = fake.ContainerGroupsServer{
+		BeginCreateOrUpdate:         s.beginCreateOrUpdate,
+		BeginDelete:                 s.beginDelete,
+		Get:                         s.get,
+		NewListByResourceGroupPager: s.listByResourceGroup,
+	}
 	s.factory = fake.NewServerFactoryTransport(&fake.ServerFactory{
-		ContainerGroupsServer: fake.ContainerGroupsServer{
-			BeginCreateOrUpdate:         s.beginCreateOrUpdate,
-			BeginDelete:                 s.beginDelete,
-			Get:                         s.get,
-			NewListByResourceGroupPager: s.listByResourceGroup,
-		},
-		ContainersServer: fake.ContainersServer{ListLogs: s.listLogs},
+		ContainerGroupsServer: s.groupsSrv,
+		ContainersServer:      fake.ContainersServer{ListLogs: s.listLogs},
 	})
 	return s
 }
@@ -189,9 +195,49 @@ func (t transport) Do(req *http.Request) (*http.Response, error) {
 	if f := t.s.take(api, req.Method); f != nil {
 		return faultResponse(req, f), nil
 	}
+	if api == "ContainerGroupsClient.BeginCreateOrUpdate" && req.Method == http.MethodGet && t.s.provisioningPending(req.URL.Path) {
+		return inProgress(req), nil
+	}
 	t.s.fakeMu.Lock()
 	defer t.s.fakeMu.Unlock()
-	return t.s.factory.Do(req)
+	req, tr := t.s.route(api, req)
+	return tr.Do(req)
+}
+
+// listParam is the query parameter that tells one simulated list from another.
+const listParam = "surge-sim-list"
+
+// route picks the SDK fake transport for a request. The SDK's fake keeps one
+// long-running operation or pager per URL path, so a second PUT to a group whose
+// earlier create is still being polled would be served the old operation, and
+// two clients paging the same list would share pages. Each PUT, DELETE and list
+// therefore gets its own fake transport; polls and next pages find it again by
+// path (operations) or by a query parameter that the fake copies into nextLink
+// (lists). Everything else goes to one shared transport. Called under fakeMu.
+func (s *Server) route(api string, req *http.Request) (*http.Request, policy.Transporter) {
+	var k string
+	switch api {
+	case "ContainerGroupsClient.BeginCreateOrUpdate", "ContainerGroupsClient.BeginDelete":
+		k = api + " " + strings.TrimSuffix(req.URL.Path, "/get/fake/status")
+		if req.Method != http.MethodGet {
+			s.routes[k] = fake.NewContainerGroupsServerTransport(&s.groupsSrv)
+		}
+	case "ContainerGroupsClient.NewListByResourceGroupPager":
+		q := req.URL.Query()
+		if q.Get(listParam) == "" {
+			s.listSeq++
+			delete(s.routes, fmt.Sprintf("list %d", s.listSeq-64))
+			q.Set(listParam, strconv.Itoa(s.listSeq))
+			req = req.Clone(req.Context())
+			req.URL.RawQuery = q.Encode()
+			s.routes["list "+q.Get(listParam)] = fake.NewContainerGroupsServerTransport(&s.groupsSrv)
+		}
+		k = "list " + q.Get(listParam)
+	}
+	if tr, ok := s.routes[k]; ok {
+		return req, tr
+	}
+	return req, s.factory
 }
 
 // take records a request and returns the fault it triggers, if any.
@@ -210,6 +256,32 @@ func (s *Server) take(api, method string) *Fault {
 		}
 	}
 	return nil
+}
+
+// provisioningPending reports whether the group a create poll is about is still
+// Creating: the operation must not end before the group is provisioned.
+func (s *Server) provisioningPending(path string) bool {
+	_, rest, _ := strings.Cut(path, "/resourceGroups/")
+	rg, rest, _ := strings.Cut(rest, "/")
+	_, rest, _ = strings.Cut(rest, "/containerGroups/")
+	name, _, _ := strings.Cut(rest, "/")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.groups[key(rg, name)]
+	return ok && s.cfg.Clock.Now().Before(s.readyAt(g))
+}
+
+// fakePollerStatus is the header azcore's fake poller reads the operation's
+// state from (azcore/internal/shared.HeaderFakePollerStatus, not exported).
+const fakePollerStatus = "Fake-Poller-Status"
+
+// inProgress answers a create poll with "still in progress", without consuming
+// a response of the SDK fake's sequence.
+func inProgress(req *http.Request) *http.Response {
+	return &http.Response{
+		Status: "200 OK", StatusCode: http.StatusOK, Request: req, Body: http.NoBody,
+		Header: http.Header{fakePollerStatus: {"InProgress"}},
+	}
 }
 
 func faultResponse(req *http.Request, f *Fault) *http.Response {

@@ -41,14 +41,16 @@ func newGroup(image string, policy armaci.ContainerGroupRestartPolicy) armaci.Co
 
 func TestTimelineAndRestarts(t *testing.T) {
 	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	s := New(Config{Clock: clk, ProvisionDelay: time.Second, RunFor: 10 * time.Second, RestartDelay: 5 * time.Second, CreateSteps: -1})
+	s := New(Config{Clock: clk, ProvisionDelay: time.Second, RunFor: 10 * time.Second, RestartDelay: 5 * time.Second})
 	c := client(t, s)
 	p, err := c.BeginCreateOrUpdate(ctx, "rg", "g1", newGroup(ImageExit(1), armaci.ContainerGroupRestartPolicyAlways), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.PollUntilDone(ctx, nil); err != nil {
-		t.Fatal(err)
+	for range 5 {
+		if _, err := p.Poll(ctx); err != nil || p.Done() {
+			t.Fatalf("the create ended (%v) before the group was provisioned", err)
+		}
 	}
 	steps := []struct {
 		at                  time.Duration
@@ -69,6 +71,12 @@ func TestTimelineAndRestarts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if st.at == time.Second {
+			res, err := p.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: time.Millisecond})
+			if err != nil || *res.Properties.ProvisioningState != "Succeeded" {
+				t.Fatalf("create after provisioning: %v", err)
+			}
+		}
 		props := g.Properties
 		iv := props.Containers[0].Properties.InstanceView
 		if *props.ProvisioningState != st.provisioning || *props.InstanceView.State != st.state ||
@@ -81,7 +89,7 @@ func TestTimelineAndRestarts(t *testing.T) {
 
 func TestNeverRestartFinishes(t *testing.T) {
 	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	s := New(Config{Clock: clk, ProvisionDelay: time.Second, RunFor: time.Second, CreateSteps: -1})
+	s := New(Config{Clock: clk, ProvisionDelay: time.Second, RunFor: time.Second})
 	c := client(t, s)
 	for name, image := range map[string]string{"ok": ImageExit(0), "bad": ImageExit(2)} {
 		if _, err := c.BeginCreateOrUpdate(ctx, "rg", name, newGroup(image, armaci.ContainerGroupRestartPolicyNever), nil); err != nil {
@@ -153,5 +161,52 @@ func TestValidationAndFaults(t *testing.T) {
 	}
 	if n := s.Calls("ContainerGroupsClient.Get", http.MethodGet); n != 3 {
 		t.Fatalf("%d GETs, want 3", n)
+	}
+}
+
+// TestOperationsAndPagersDoNotMix: the SDK's fake keeps one operation and one
+// pager per path; the simulation must not serve a new PUT from an unfinished
+// operation, nor mix the pages of two lists.
+func TestOperationsAndPagersDoNotMix(t *testing.T) {
+	s := New(Config{PageSize: 1, ProvisionDelay: time.Hour})
+	c := client(t, s)
+	if _, err := c.BeginCreateOrUpdate(ctx, "rg", "g1", newGroup(ImageRunForever, armaci.ContainerGroupRestartPolicyAlways), nil); err != nil {
+		t.Fatal(err)
+	}
+	if !s.DeleteGroup("rg", "g1") {
+		t.Fatal("no group")
+	}
+	// The first create is unfinished (provisioning takes an hour); a new PUT is
+	// a new operation and re-creates the group.
+	if _, err := c.BeginCreateOrUpdate(ctx, "rg", "g1", newGroup(ImageRunForever, armaci.ContainerGroupRestartPolicyAlways), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Group("rg", "g1"); !ok {
+		t.Fatal("the second PUT was served by the first operation and created nothing")
+	}
+	if _, err := c.BeginCreateOrUpdate(ctx, "rg", "g2", newGroup(ImageRunForever, armaci.ContainerGroupRestartPolicyAlways), nil); err != nil {
+		t.Fatal(err)
+	}
+	a, b := c.NewListByResourceGroupPager("rg", nil), c.NewListByResourceGroupPager("rg", nil)
+	var seenA, seenB []string
+	for a.More() || b.More() {
+		for _, p := range []struct {
+			pager *runtime.Pager[armaci.ContainerGroupsClientListByResourceGroupResponse]
+			seen  *[]string
+		}{{a, &seenA}, {b, &seenB}} {
+			if !p.pager.More() {
+				continue
+			}
+			page, err := p.pager.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range page.Value {
+				*p.seen = append(*p.seen, *g.Name)
+			}
+		}
+	}
+	if len(seenA) != 2 || len(seenB) != 2 || seenA[0] != "g1" || seenB[1] != "g2" {
+		t.Fatalf("interleaved lists saw %v and %v, want [g1 g2] each", seenA, seenB)
 	}
 }
