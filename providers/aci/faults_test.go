@@ -279,3 +279,13 @@ func TestCreatePollErrors(t *testing.T) {
 		t.Fatalf("status %+v: giving up polling must not fail the pod", st)
 	}
 }
+
+func TestListOfMissingResourceGroupIsNotNotFound(t *testing.T) {
+	srv := acifake.New(acifake.Config{})
+	b := newBackend(t, srv)
+	srv.InjectFault(acifake.Fault{API: apiList, Status: http.StatusNotFound, Code: "ResourceGroupNotFound", Message: "Resource group 'surge-test' could not be found."})
+	_, err := b.List(ctx)
+	if err == nil || providers.IsNotFound(err) || !strings.Contains(err.Error(), "ResourceGroupNotFound") {
+		t.Fatalf("List = %v, want a plain error naming ResourceGroupNotFound", err)
+	}
+}

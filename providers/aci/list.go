@@ -2,6 +2,7 @@ package aci
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"sync"
@@ -63,7 +64,13 @@ func (b *Backend) list(ctx context.Context) ([]providers.InstanceStatus, error) 
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return nil, b.observe(classify("list", b.set.group, err))
+			err = b.observe(classify("list", b.set.group, err))
+			if providers.IsNotFound(err) {
+				// The resource group itself is missing: a configuration error,
+				// not "no such instance".
+				err = errors.Unwrap(err)
+			}
+			return nil, err
 		}
 		for _, g := range page.Value {
 			if g != nil && deref(g.Tags[TagOwner]) == b.opts.Owner {

@@ -2,6 +2,7 @@ package aci
 
 import (
 	"context"
+	"errors"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	armaci "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerinstance/armcontainerinstance/v2"
@@ -41,7 +42,11 @@ func (b *Backend) startCreatePoll(uid, name string, p *runtime.Poller[armaci.Con
 			if providers.IsQuotaExceeded(err) {
 				reason = ReasonQuotaExceeded
 			}
-			b.failed[uid] = failure{reason: reason, message: err.Error()}
+			msg := err.Error()
+			if ae := (*APIError)(nil); errors.As(err, &ae) {
+				msg = ae.Error() // without the providers kind prefix
+			}
+			b.failed[uid] = failure{reason: reason, message: msg}
 			b.log.Info("container group provisioning failed", "group", name, "reason", reason, "err", err)
 		}
 	}()
