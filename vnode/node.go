@@ -64,10 +64,9 @@ func NewNode(cfg NodeConfig, capacity providers.Resources) *corev1.Node {
 				KubeletVersion: KubeletVersion, ContainerRuntimeVersion: "surge-" + cfg.Provider + "://1",
 			},
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: cfg.KubeletPort}},
-			Addresses: []corev1.NodeAddress{
-				{Type: corev1.NodeInternalIP, Address: cfg.IP},
-				{Type: corev1.NodeHostName, Address: cfg.Name},
-			},
+			// InternalIP only: the API server tries Hostname first, and the node's
+			// name resolves nowhere.
+			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: cfg.IP}},
 			Conditions: nodeConditions(time.Now()),
 		},
 	}
