@@ -347,3 +347,27 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// FuzzRegistryCredentials feeds arbitrary image references and docker config
+// server names (user input from pods and imagePullSecrets) to the credential
+// filter: servers come out as a bare lowercase host, and a credential is only
+// passed for a registry one of the images uses.
+func FuzzRegistryCredentials(f *testing.F) {
+	f.Add("myacr.azurecr.io/app:1", "https://MyACR.azurecr.io/v2/")
+	f.Add("nginx", "https://index.docker.io/v1/")
+	f.Add("localhost:5000/x", "http://localhost:5000")
+	f.Add("", "")
+	f.Add("a/b/c", "/")
+	f.Fuzz(func(t *testing.T, image, server string) {
+		got := registryServer(server)
+		if strings.ContainsAny(got, "/") || strings.ToLower(got) != got || strings.HasPrefix(got, "http") && strings.Contains(got, "://") {
+			t.Fatalf("registryServer(%q) = %q", server, got)
+		}
+		spec := podSpec(ctr(func(c *providers.ContainerSpec) { c.Image = image }))
+		spec.RegistryCredentials = []providers.RegistryCredential{{Server: server, Username: "u", Password: "p"}}
+		creds := registryCredentials(spec)
+		if len(creds) > 1 || (len(creds) == 1 && imageRegistry(image) != got) {
+			t.Fatalf("image %q, server %q: %d credentials", image, server, len(creds))
+		}
+	})
+}
