@@ -66,7 +66,7 @@ func NewNode(cfg NodeConfig, capacity providers.Resources) *corev1.Node {
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: cfg.KubeletPort}},
 			// InternalIP only: the API server tries Hostname first, and the node's
 			// name resolves nowhere.
-			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: cfg.IP}},
+			Addresses:  []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: cfg.IP}},
 			Conditions: nodeConditions(time.Now()),
 		},
 	}
