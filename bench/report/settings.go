@@ -22,12 +22,18 @@ type Settings struct {
 	PollingSeconds  float64       `json:"polling_interval_s"`
 	CooldownSeconds float64       `json:"cooldown_period_s"`
 	BurstStart      bool          `json:"burst_start"`
-	// TriggerValue is the trigger's target value per replica; MaxReplicas the cap.
+	// Trigger is the first trigger's type, TriggerValue its target value per replica;
+	// MaxReplicas the cap.
+	Trigger      string `json:"trigger,omitempty"`
 	TriggerValue string `json:"trigger_value,omitempty"`
 	MaxReplicas  int    `json:"max_replicas,omitempty"`
 	// HPASyncPeriod is the kube-controller-manager's HPA sync period ("" if unknown,
 	// e.g. an external cluster where it was not stated with --hpa-sync-period).
 	HPASyncPeriod string `json:"hpa_sync_period"`
+	// HPADownscaleStabilization is the controller-manager's default downscale window
+	// ("" if unknown); HPABehavior says whether the ScaledObject sets spec.behavior.
+	HPADownscaleStabilization string `json:"hpa_downscale_stabilization,omitempty"`
+	HPABehavior               string `json:"hpa_behavior,omitempty"`
 	// Backend is the burst node's backend ("local", "aci", ...) and StartDelay its
 	// simulated cold start ("off" when none).
 	Backend    string `json:"backend"`
@@ -82,10 +88,10 @@ func (s Settings) Lines() []string {
 	lines := []string{
 		fmt.Sprintf("scenario %s · load %s (%d messages, work %v each) · %s",
 			name, s.Load, s.Messages, s.WorkTime, s.Date.Format("2006-01-02 15:04 MST")),
-		fmt.Sprintf("autoscaler %s · pollingInterval %v · cooldownPeriod %v · burstStart %s · target %s/replica · max %d",
-			unknown(s.Autoscaler), s.PollingInterval, s.CooldownPeriod, onOff(s.BurstStart), unknown(s.TriggerValue), s.MaxReplicas),
-		fmt.Sprintf("HPA sync period %s · backend %s (simulated start delay %s) · cluster %s %s",
-			unknown(s.HPASyncPeriod), unknown(s.Backend), unknown(s.StartDelay), unknown(s.Cluster), s.KubeVersion),
+		fmt.Sprintf("autoscaler %s · pollingInterval %v · cooldownPeriod %v · burstStart %s · trigger %s %s/replica · max %d",
+			unknown(s.Autoscaler), s.PollingInterval, s.CooldownPeriod, onOff(s.BurstStart), unknown(s.Trigger), unknown(s.TriggerValue), s.MaxReplicas),
+		fmt.Sprintf("HPA sync period %s · downscale stabilization %s · HPA behavior %s · backend %s (simulated start delay %s) · cluster %s %s",
+			unknown(s.HPASyncPeriod), unknown(s.HPADownscaleStabilization), unknown(s.HPABehavior), unknown(s.Backend), unknown(s.StartDelay), unknown(s.Cluster), s.KubeVersion),
 		fmt.Sprintf("machine %d cores · load average before %s · after %s · %s",
 			s.Cores, unknown(s.LoadBefore), unknown(s.LoadAfter), s.GoVersion),
 	}
