@@ -6,6 +6,7 @@ package smoke
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -21,7 +22,8 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	if testing.Short() || os.Getenv("SURGE_SHORT") != "" {
+	flag.Parse()
+	if testing.Short() {
 		return m.Run() // every test here is an integration test and skips itself
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
