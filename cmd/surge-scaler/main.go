@@ -1,0 +1,30 @@
+// Command surge-scaler reconciles ScaledObjects, polls their triggers, scales their
+// targets 0↔N, owns their HPAs and serves the external metrics API from the same
+// process. See package app for the flags.
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/surge-autoscaler/surge/cmd/surge-scaler/app"
+)
+
+func main() {
+	o := app.NewOptions()
+	fs := pflag.NewFlagSet("surge-scaler", pflag.ExitOnError)
+	o.AddFlags(fs)
+	_ = fs.Parse(os.Args[1:]) // ExitOnError: Parse exits on a bad flag
+	log := klog.NewKlogr().WithName("surge-scaler")
+	ctrl.SetLogger(log)
+	klog.SetLogger(log)
+	if err := app.Run(ctrl.SetupSignalHandler(), o, log); err != nil {
+		log.Error(err, "surge-scaler failed")
+		klog.Flush()
+		os.Exit(1)
+	}
+	klog.Flush()
+}

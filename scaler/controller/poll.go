@@ -1,0 +1,119 @@
+package controller
+
+import (
+	"context"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/surge-autoscaler/surge/scaler/activation"
+	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
+)
+
+// poll measures one ScaledObject's triggers, decides and applies the decision. It
+// runs on a poller worker, never concurrently for one object.
+func (r *Reconciler) poll(ctx context.Context, key types.NamespacedName) {
+	st := r.getState(key)
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	valid, spec, target, infos, lastActive := st.valid && !st.pause.Paused, st.spec, st.target, st.triggers, st.lastActive
+	st.mu.Unlock()
+	if !valid {
+		return
+	}
+	samples, metas, err := r.store.MeasureOwner(ctx, key)
+	if err != nil {
+		return // removed meanwhile, or shutting down
+	}
+	cur, err := r.currentReplicas(ctx, target)
+	if err != nil {
+		r.log.V(1).Info("cannot read the target's replicas", "scaledObject", key, "err", err.Error())
+		return
+	}
+	byMetric := make(map[string]triggerInfo, len(infos))
+	for _, in := range infos {
+		byMetric[in.metric] = in
+	}
+	in := activation.Input{Now: r.clock.Now(), Spec: spec, CurrentReplicas: cur, LastActive: lastActive}
+	failure := ""
+	for i, smp := range samples {
+		info, ok := byMetric[metas[i].Key.Name]
+		if !ok {
+			return // the spec changed under us; the next poll uses the new one
+		}
+		t := activation.Trigger{Value: smp.Value, Failed: smp.Err != nil, ConsecutiveFailures: smp.ConsecutiveFailures,
+			Activation: info.activation, Target: info.target, AverageValue: info.metricType != autoscalingv2.ValueMetricType}
+		in.Triggers = append(in.Triggers, t)
+		if smp.Err != nil && failure == "" {
+			failure = smp.Err.Error()
+		}
+		r.m.triggerActive(key, info, !t.Failed && t.Value > t.Activation)
+	}
+	d := activation.Decide(in)
+	so := r.eventObject(st)
+	if d.Scale {
+		err := r.scale.SetReplicas(ctx, target, d.Replicas)
+		r.m.scaleWrite(err)
+		if err != nil {
+			r.event(so, corev1.EventTypeWarning, "ScaleFailed", "Scale", "%s: %d → %d replicas failed: %s", d.Reason, cur, d.Replicas, err.Error())
+			r.log.Info("scale failed", "scaledObject", key, "target", target.String(), "replicas", d.Replicas, "err", err.Error())
+			return // decide again at the next poll; keep the old state
+		}
+		r.event(so, corev1.EventTypeNormal, d.Reason, "Scale", "%s", d.Message)
+		r.log.V(1).Info("scaled", "scaledObject", key, "reason", d.Reason, "from", cur, "to", d.Replicas)
+	}
+	if d.Fallback {
+		r.store.SetFallbackReplicas(key, d.FallbackReplicas)
+	}
+	if r.record(st, d, failure, so) {
+		r.kick(key)
+	}
+}
+
+// record stores the decision and reports whether the status must be written: a
+// condition changed, or the persisted last active time is older than
+// LastActiveRefresh while a trigger is active. It emits the events of transitions.
+func (r *Reconciler) record(st *objState, d activation.Decision, failure string, so *v1alpha1.ScaledObject) bool {
+	st.mu.Lock()
+	before := st.view()
+	st.decided, st.decision, st.lastActive, st.failure = true, d, d.LastActive, failure
+	after := st.view()
+	refresh := d.Active && d.ActiveReason == v1alpha1.ReasonActive &&
+		d.LastActive.Sub(st.persistedLA) >= r.opts.LastActiveRefresh
+	st.mu.Unlock()
+	if before.health != after.health || !before.decided {
+		switch after.health {
+		case activation.Failing:
+			r.event(so, corev1.EventTypeWarning, v1alpha1.ReasonTriggerError, "Measure", "every trigger fails: %s", failure)
+		case activation.PartialFailure:
+			r.event(so, corev1.EventTypeWarning, v1alpha1.ReasonPartialTriggerError, "Measure", "a trigger fails: %s", failure)
+		default:
+			if before.decided {
+				r.event(so, corev1.EventTypeNormal, "TriggersRecovered", "Measure", "every trigger measures again")
+			}
+		}
+	}
+	if before.fallback != after.fallback {
+		if after.fallback {
+			r.event(so, corev1.EventTypeWarning, v1alpha1.ReasonFallbackActive, "Fallback", "fallback applies: holding %d replicas", d.FallbackReplicas)
+		} else if before.decided {
+			r.event(so, corev1.EventTypeNormal, "FallbackCleared", "Fallback", "triggers measure again; fallback no longer applies")
+		}
+	}
+	return before != after || refresh
+}
+
+// eventObject is a minimal ScaledObject to attach events to from the poll path.
+func (r *Reconciler) eventObject(st *objState) *v1alpha1.ScaledObject {
+	st.mu.Lock()
+	uid := st.uid
+	st.mu.Unlock()
+	return &v1alpha1.ScaledObject{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "ScaledObject"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: st.key.Namespace, Name: st.key.Name, UID: uid},
+	}
+}

@@ -1,0 +1,178 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/surge-autoscaler/surge/scaler/activation"
+	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
+)
+
+// snapshot is what computeStatus reads from an objState.
+type snapshot struct {
+	generation       int64
+	valid            bool
+	specErrs         specErrors
+	pause            v1alpha1.Pause
+	target           Target
+	targetResolved   bool
+	metricNames      []string
+	hpaName          string
+	originalReplicas *int32
+	decided          bool
+	decision         activation.Decision
+	lastActive       time.Time
+	failure          string
+}
+
+func (st *objState) snapshot(gen int64) snapshot {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := snapshot{generation: gen, valid: st.valid, specErrs: st.specErrs, pause: st.pause, target: st.target,
+		targetResolved: st.targetResolved, hpaName: st.hpaName, originalReplicas: st.originalReplicas,
+		decided: st.decided, decision: st.decision, lastActive: st.lastActive, failure: st.failure}
+	for _, t := range st.triggers {
+		s.metricNames = append(s.metricNames, t.metric)
+	}
+	return s
+}
+
+// computeStatus returns the status so should have. Messages are fixed per reason
+// (no measured values), so a steady state computes an identical status and
+// writeStatus writes nothing.
+func computeStatus(cur v1alpha1.ScaledObjectStatus, s snapshot, now time.Time, refresh time.Duration) v1alpha1.ScaledObjectStatus {
+	now = now.Truncate(time.Second) // what the API keeps; keeps comparisons exact
+	out := *cur.DeepCopy()
+	out.ObservedGeneration = s.generation
+	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&out.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason,
+			Message: msg, ObservedGeneration: s.generation, LastTransitionTime: metav1.NewTime(now)})
+	}
+	if s.targetResolved {
+		gvk := s.target.GVK
+		out.ScaleTargetKind = gvk.GroupVersion().String() + "." + gvk.Kind
+		out.ScaleTargetGVKR = &v1alpha1.GroupVersionKindResource{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Resource: s.target.GVR.Resource}
+	}
+	if out.OriginalReplicaCount == nil && s.originalReplicas != nil {
+		n := *s.originalReplicas
+		out.OriginalReplicaCount = &n
+	}
+
+	// Paused.
+	out.PausedReplicaCount = nil
+	if s.pause.Paused {
+		msg := "scaling is paused by annotation at the current replica count"
+		if r := s.pause.Replicas; r != nil {
+			n := *r
+			out.PausedReplicaCount = &n
+			msg = fmt.Sprintf("scaling is paused by annotation at %d replicas", n)
+		}
+		set(v1alpha1.ConditionPaused, metav1.ConditionTrue, v1alpha1.ReasonPaused, msg)
+	} else {
+		set(v1alpha1.ConditionPaused, metav1.ConditionFalse, v1alpha1.ReasonUnpaused, "scaling is not paused")
+	}
+
+	if !s.valid {
+		set(v1alpha1.ConditionReady, metav1.ConditionFalse, s.specErrs.reason(), s.specErrs.Error())
+		if meta.FindStatusCondition(out.Conditions, v1alpha1.ConditionActive) == nil {
+			set(v1alpha1.ConditionActive, metav1.ConditionUnknown, v1alpha1.ReasonUnknown, "no measurement yet")
+		}
+		if meta.FindStatusCondition(out.Conditions, v1alpha1.ConditionFallback) == nil {
+			set(v1alpha1.ConditionFallback, metav1.ConditionFalse, v1alpha1.ReasonNoFallback, "fallback does not apply")
+		}
+		return out
+	}
+	out.ExternalMetricNames = s.metricNames
+	out.HPAName = s.hpaName
+	if s.pause.Paused {
+		out.HPAName = ""
+	}
+
+	// Ready.
+	switch {
+	case s.decided && s.decision.Health == activation.Failing && !s.decision.Fallback:
+		set(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonTriggerError, "every trigger fails to measure; see the events")
+	case s.decided && s.decision.Health != activation.Healthy:
+		set(v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonPartialTriggerError, "some triggers fail to measure; see the events")
+	default:
+		set(v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady, "ScaledObject is defined correctly and is ready for scaling")
+	}
+
+	// Active.
+	switch {
+	case s.pause.Paused:
+		set(v1alpha1.ConditionActive, metav1.ConditionFalse, v1alpha1.ReasonPaused, "scaling is paused")
+	case !s.decided:
+		if c := meta.FindStatusCondition(out.Conditions, v1alpha1.ConditionActive); c == nil {
+			set(v1alpha1.ConditionActive, metav1.ConditionUnknown, v1alpha1.ReasonUnknown, "no measurement yet")
+		}
+	case s.decision.Active && s.decision.ActiveReason == v1alpha1.ReasonCooldown:
+		set(v1alpha1.ConditionActive, metav1.ConditionTrue, v1alpha1.ReasonCooldown, "no trigger is active; the cooldown period runs")
+	case s.decision.Active:
+		set(v1alpha1.ConditionActive, metav1.ConditionTrue, v1alpha1.ReasonActive, "a trigger is active")
+	default:
+		set(v1alpha1.ConditionActive, metav1.ConditionFalse, v1alpha1.ReasonNotActive, "no trigger is active")
+	}
+
+	// Fallback.
+	if s.decided && s.decision.Fallback {
+		set(v1alpha1.ConditionFallback, metav1.ConditionTrue, v1alpha1.ReasonFallbackActive,
+			fmt.Sprintf("triggers fail past fallback.failureThreshold; holding %d replicas", s.decision.FallbackReplicas))
+	} else if s.decided || meta.FindStatusCondition(out.Conditions, v1alpha1.ConditionFallback) == nil {
+		set(v1alpha1.ConditionFallback, metav1.ConditionFalse, v1alpha1.ReasonNoFallback, "fallback does not apply")
+	}
+
+	// lastActiveTime: exact on the active→inactive edge, at most refresh stale
+	// while active.
+	if !s.lastActive.IsZero() {
+		var old time.Time
+		if cur.LastActiveTime != nil {
+			old = cur.LastActiveTime.Time
+		}
+		stillActive := s.decision.Active && s.decision.ActiveReason == v1alpha1.ReasonActive
+		if s.lastActive.After(old) && (!stillActive || old.IsZero() || s.lastActive.Sub(old) >= refresh) {
+			t := metav1.NewTime(s.lastActive.Truncate(time.Second)) // the API keeps seconds
+			if t.Time.Before(s.lastActive) && !stillActive {
+				t = metav1.NewTime(s.lastActive.Truncate(time.Second).Add(time.Second)) // never earlier than the truth
+			}
+			out.LastActiveTime = &t
+		}
+	}
+	return out
+}
+
+// writeStatus writes so's status when it differs from what computeStatus wants.
+func (r *Reconciler) writeStatus(ctx context.Context, so *v1alpha1.ScaledObject, st *objState) error {
+	s := st.snapshot(so.Generation)
+	desired := computeStatus(so.Status, s, r.clock.Now(), r.opts.LastActiveRefresh)
+	if equality.Semantic.DeepEqual(so.Status, desired) {
+		return nil
+	}
+	st.mu.Lock()
+	same := st.lastWritten != nil && st.lastWrittenRV == so.ResourceVersion && equality.Semantic.DeepEqual(*st.lastWritten, desired)
+	st.mu.Unlock()
+	if same {
+		return nil // written already; the cache has not caught up
+	}
+	oldRV := so.ResourceVersion
+	patch := client.MergeFrom(so.DeepCopy())
+	so.Status = desired
+	if err := r.client.Status().Patch(ctx, so, patch, client.FieldOwner(FieldManager)); err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	r.m.statusWrite()
+	st.mu.Lock()
+	st.lastWritten = desired.DeepCopy()
+	st.lastWrittenRV = oldRV // what the cache shows until it sees our write
+	if desired.LastActiveTime != nil {
+		st.persistedLA = desired.LastActiveTime.Time
+	}
+	st.mu.Unlock()
+	return nil
+}

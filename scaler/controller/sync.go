@@ -1,0 +1,393 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/surge-autoscaler/surge/metricsapi"
+	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/activation"
+	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
+	"github.com/surge-autoscaler/surge/scaler/hpa"
+	"github.com/surge-autoscaler/surge/scaler/store"
+)
+
+// retryMissing is how often an object whose target or references are missing is
+// looked at again when no watch would tell (targets of kinds other than Deployment
+// and StatefulSet).
+const retryMissing = 30 * time.Second
+
+// sync handles the spec side of one ScaledObject. A problem with the spec or its
+// references is recorded in st (and reported by writeStatus); the returned error is
+// for transient API failures only.
+func (r *Reconciler) sync(ctx context.Context, so *v1alpha1.ScaledObject, st *objState) (time.Duration, error) {
+	key := st.key
+	pause, errs := validate(so)
+	if len(errs) > 0 {
+		r.invalid(so, st, errs)
+		return 0, nil
+	}
+	target, err := r.resolveTarget(ctx, so, st)
+	if err != nil {
+		return r.specOrTransient(so, st, err)
+	}
+	if err := r.checkClaims(ctx, so, target); err != nil {
+		return r.specOrTransient(so, st, err)
+	}
+	rs := &resolver{r: r, so: so, target: target, refs: map[objectRef]bool{}}
+	metrics, infos, err := r.buildTriggers(ctx, so, st, rs)
+	r.setRefs(key, rs.refs)
+	if err != nil {
+		return r.specOrTransient(so, st, err)
+	}
+
+	spec := activationSpec(so, pause)
+	interval := so.Spec.PollingIntervalDuration()
+	if pause.Paused {
+		closeNew(metrics)
+		if err := r.applyPause(ctx, so, st, target, pause); err != nil {
+			return r.specOrTransient(so, st, err)
+		}
+	} else {
+		if err := r.recordOriginalReplicas(ctx, so, st, target); err != nil {
+			closeNew(metrics)
+			return 0, err
+		}
+		if err := r.ensureHPA(ctx, so, target, infos); err != nil {
+			closeNew(metrics)
+			return r.specOrTransient(so, st, err)
+		}
+		if err := r.store.Set(key, metrics); err != nil {
+			return 0, fmt.Errorf("register triggers: %w", err)
+		}
+	}
+
+	st.mu.Lock()
+	wasPaused := st.pause.Paused
+	st.valid, st.specErrs, st.lastSpecEvent = true, nil, ""
+	st.pause, st.spec, st.interval = pause, spec, interval
+	st.target, st.targetResolved = target, true
+	st.triggers = infos
+	st.hpaName = so.HPAName()
+	if pause.Paused {
+		st.decided = false
+	}
+	st.mu.Unlock()
+	r.m.setPaused(key, pause.Paused)
+	if pause.Paused != wasPaused {
+		if pause.Paused {
+			r.event(so, corev1.EventTypeNormal, "Paused", "Pause", "scaling paused by annotation; HPA removed")
+		} else {
+			r.event(so, corev1.EventTypeNormal, "Unpaused", "Unpause", "scaling resumed")
+		}
+	}
+	if !pause.Paused {
+		r.poller.Add(key, interval)
+	}
+	return 0, nil
+}
+
+// specOrTransient records a spec error (returning no error, so the object is not
+// retried in a hot loop) or returns a transient one for a rate-limited retry.
+func (r *Reconciler) specOrTransient(so *v1alpha1.ScaledObject, st *objState, err error) (time.Duration, error) {
+	var se *specError
+	var ses specErrors
+	switch {
+	case errors.As(err, &ses):
+		r.invalid(so, st, ses)
+	case errors.As(err, &se):
+		r.invalid(so, st, specErrors{se})
+	default:
+		return 0, err
+	}
+	switch st.specErrs.reason() {
+	case v1alpha1.ReasonTargetNotFound, v1alpha1.ReasonAuthNotFound, v1alpha1.ReasonTargetNotScalable:
+		return retryMissing, nil
+	}
+	return 0, nil
+}
+
+// invalid stops polling so, keeps its HPA and target as they are, and records the
+// errors for the status; the Warning event is emitted when the message changes.
+func (r *Reconciler) invalid(so *v1alpha1.ScaledObject, st *objState, errs specErrors) {
+	r.poller.Remove(st.key)
+	r.store.Remove(st.key)
+	msg := errs.Error()
+	st.mu.Lock()
+	st.valid, st.specErrs, st.decided = false, errs, false
+	emit := st.lastSpecEvent != msg
+	st.lastSpecEvent = msg
+	st.mu.Unlock()
+	if emit {
+		r.event(so, corev1.EventTypeWarning, errs.reason(), "Validate", "%s", msg)
+		r.log.V(1).Info("scaledobject not ready", "scaledObject", st.key, "reason", errs.reason(), "message", msg)
+	}
+}
+
+func activationSpec(so *v1alpha1.ScaledObject, pause v1alpha1.Pause) activation.Spec {
+	s := &so.Spec
+	spec := activation.Spec{
+		MinReplicas: s.MinReplicas(), MaxReplicas: s.MaxReplicas(), IdleReplicas: s.IdleReplicaCount,
+		Cooldown: s.CooldownDuration(), InitialCooldown: s.InitialCooldownDuration(),
+		Created: so.CreationTimestamp.Time, BurstStart: s.BurstStart(), Pause: pause,
+	}
+	if f := s.Fallback; f != nil {
+		spec.Fallback = &activation.Fallback{FailureThreshold: f.FailureThreshold, Replicas: f.Replicas, Behavior: f.Behavior}
+	}
+	return spec
+}
+
+// resolveTarget maps scaleTargetRef to a resource, checks the object exists and
+// (once per object UID) that its kind has a /scale subresource.
+func (r *Reconciler) resolveTarget(ctx context.Context, so *v1alpha1.ScaledObject, st *objState) (Target, error) {
+	ref := so.Spec.ScaleTargetRef
+	gv, _ := schema.ParseGroupVersion(ref.TargetAPIVersion()) // validated
+	gk := schema.GroupKind{Group: gv.Group, Kind: ref.TargetKind()}
+	m, err := r.mapper.RESTMapping(gk, gv.Version)
+	if meta.IsNoMatchError(err) {
+		return Target{}, newSpecError(v1alpha1.ReasonTargetNotScalable, "spec.scaleTargetRef.kind", "no kind %q is served in %s", gk.Kind, gv)
+	}
+	if err != nil {
+		return Target{}, fmt.Errorf("map %s: %w", gk, err)
+	}
+	if m.Scope.Name() != meta.RESTScopeNameNamespace {
+		return Target{}, newSpecError(v1alpha1.ReasonTargetNotScalable, "spec.scaleTargetRef.kind", "%s is cluster-scoped; the target must live in namespace %q", gk.Kind, so.Namespace)
+	}
+	t := Target{Namespace: so.Namespace, Name: ref.Name, GVK: m.GroupVersionKind, GVR: m.Resource}
+	obj, err := r.targetMeta(ctx, t)
+	if apierrors.IsNotFound(err) {
+		return Target{}, newSpecError(v1alpha1.ReasonTargetNotFound, "spec.scaleTargetRef.name", "%s %q not found in namespace %q", gk.Kind, ref.Name, so.Namespace)
+	}
+	if err != nil {
+		return Target{}, fmt.Errorf("get %s: %w", t, err)
+	}
+	st.mu.Lock()
+	checked := st.scalableUID == obj.GetUID()
+	st.mu.Unlock()
+	if !checked {
+		if _, err := r.scale.GetReplicas(ctx, t); err != nil {
+			if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+				return Target{}, newSpecError(v1alpha1.ReasonTargetNotScalable, "spec.scaleTargetRef.kind", "%s has no /scale subresource", gk.Kind)
+			}
+			return Target{}, err
+		}
+		st.mu.Lock()
+		st.scalableUID = obj.GetUID()
+		st.mu.Unlock()
+	}
+	return t, nil
+}
+
+// buildTriggers resolves and builds every trigger. A trigger whose resolved spec
+// hashes as before keeps its registered Scaler (nil Trigger in its Metric). On any
+// error, triggers built in this call are closed.
+func (r *Reconciler) buildTriggers(ctx context.Context, so *v1alpha1.ScaledObject, st *objState, rs *resolver) ([]store.Metric, []triggerInfo, error) {
+	var (
+		metrics []store.Metric
+		infos   []triggerInfo
+		errs    specErrors
+		seen    = map[string]int{}
+	)
+	fail := func(err error) ([]store.Metric, []triggerInfo, error) {
+		closeNew(metrics)
+		return nil, nil, err
+	}
+	interval := so.Spec.PollingIntervalDuration()
+	for i, t := range so.Spec.Triggers {
+		field := fmt.Sprintf("spec.triggers[%d]", i)
+		spec := scaler.TriggerSpec{Type: t.Type, Name: t.Name, Namespace: so.Namespace, Metadata: t.Metadata,
+			MetricType: string(metricType(t.MetricType))}
+		if t.AuthenticationRef != nil {
+			p, err := rs.auth(ctx, i, t.AuthenticationRef)
+			if err != nil {
+				if !isSpecError(err) {
+					return fail(err)
+				}
+				errs = append(errs, asSpecErrors(err)...)
+				continue
+			}
+			spec.AuthParams = p
+		}
+		if needsEnv(t.Metadata) {
+			env, err := rs.env(ctx, "")
+			if err != nil {
+				if !isSpecError(err) {
+					return fail(err)
+				}
+				errs = append(errs, asSpecErrors(err)...)
+				continue
+			}
+			spec.Env = env
+		}
+		h := hashSpec(spec)
+		st.mu.Lock()
+		info, known := st.built[h]
+		st.mu.Unlock()
+		var trig *scaler.Trigger
+		if !known || !r.store.Has(metricsapi.MetricKey{Namespace: so.Namespace, Name: info.metric}, h) {
+			var err error
+			trig, err = r.opts.Builder.Build(ctx, spec)
+			if err != nil {
+				errs = append(errs, newSpecError(v1alpha1.ReasonTriggerConfig, field+".metadata", "%s", err.Error()))
+				continue
+			}
+			info = triggerInfo{ident: hpa.TriggerIdent(t.Name, t.Type, trig.MetricHint), typ: t.Type,
+				target: trig.Target, activation: trig.Activation, metricType: metricType(t.MetricType), hash: h}
+			info.metric = hpa.MetricName(so.Namespace, so.Name, info.ident)
+			for _, w := range trig.Warnings {
+				r.event(so, corev1.EventTypeWarning, "DeprecatedMetadata", "Validate", "%s: %s", field, w)
+			}
+			if err := hpa.CheckTarget(trig.Target); err != nil {
+				closeScaler(trig)
+				errs = append(errs, newSpecError(v1alpha1.ReasonTriggerConfig, field+".metadata", "%s", err.Error()))
+				continue
+			}
+		}
+		if j, dup := seen[info.metric]; dup {
+			closeScaler(trig)
+			errs = append(errs, newSpecError(invalid, field+".name", "measures the same as spec.triggers[%d] (%q); give the triggers distinct names", j, info.ident))
+			continue
+		}
+		seen[info.metric] = i
+		m := store.Metric{Key: metricsapi.MetricKey{Namespace: so.Namespace, Name: info.metric}, Hash: h, Trigger: trig,
+			TriggerName: info.ident, TriggerType: t.Type, Labels: hpa.Labels(so.Name), PollingInterval: interval,
+			UseCachedMetrics: t.UseCachedMetrics}
+		if f := so.Spec.Fallback; f != nil {
+			m.Fallback = &metricsapi.Fallback{FailureThreshold: f.FailureThreshold, Replicas: f.Replicas, Target: info.target}
+		}
+		metrics = append(metrics, m)
+		infos = append(infos, info)
+	}
+	if len(errs) > 0 {
+		return fail(errs)
+	}
+	st.mu.Lock()
+	st.built = map[string]triggerInfo{}
+	for _, in := range infos {
+		st.built[in.hash] = in
+	}
+	st.mu.Unlock()
+	return metrics, infos, nil
+}
+
+func metricType(t autoscalingv2.MetricTargetType) autoscalingv2.MetricTargetType {
+	if t == "" {
+		return autoscalingv2.AverageValueMetricType
+	}
+	return t
+}
+
+// needsEnv reports whether any metadata key reads the target's environment.
+func needsEnv(md map[string]string) bool {
+	for k := range md {
+		if strings.HasSuffix(k, "FromEnv") {
+			return true
+		}
+	}
+	return false
+}
+
+// hashSpec identifies a resolved trigger spec. It covers secret values, so it is
+// never logged (a sha256 prefix reveals nothing usable).
+func hashSpec(s scaler.TriggerSpec) string {
+	b, _ := json.Marshal(s) // maps of strings always marshal, with sorted keys
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+func isSpecError(err error) bool {
+	var se *specError
+	var ses specErrors
+	return errors.As(err, &se) || errors.As(err, &ses)
+}
+
+func asSpecErrors(err error) specErrors {
+	var ses specErrors
+	if errors.As(err, &ses) {
+		return ses
+	}
+	var se *specError
+	if errors.As(err, &se) {
+		return specErrors{se}
+	}
+	return nil
+}
+
+// closeNew closes the Scalers built in this reconcile (not yet owned by the store).
+func closeNew(ms []store.Metric) {
+	for _, m := range ms {
+		closeScaler(m.Trigger)
+	}
+}
+
+func closeScaler(t *scaler.Trigger) {
+	if t != nil && t.Scaler != nil {
+		_ = t.Scaler.Close()
+	}
+}
+
+// recordOriginalReplicas saves the target's replica count in the status before the
+// ScaledObject first changes it.
+func (r *Reconciler) recordOriginalReplicas(ctx context.Context, so *v1alpha1.ScaledObject, st *objState, t Target) error {
+	if so.Status.OriginalReplicaCount != nil {
+		return nil
+	}
+	st.mu.Lock()
+	have := st.originalReplicas != nil
+	st.mu.Unlock()
+	if have {
+		return nil
+	}
+	n, err := r.currentReplicas(ctx, t)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	st.originalReplicas = &n
+	st.mu.Unlock()
+	// Write it now: the HPA created next may change the count at once.
+	return r.writeStatus(ctx, so, st)
+}
+
+// applyPause removes the HPA (as KEDA does), stops polling and holds the paused
+// replica count if one is given.
+func (r *Reconciler) applyPause(ctx context.Context, so *v1alpha1.ScaledObject, st *objState, t Target, p v1alpha1.Pause) error {
+	r.poller.Remove(st.key)
+	r.store.Remove(st.key)
+	if err := r.deleteOwnedHPAs(ctx, so, ""); err != nil {
+		return err
+	}
+	if p.Replicas == nil {
+		return nil
+	}
+	cur, err := r.currentReplicas(ctx, t)
+	if err != nil {
+		return err
+	}
+	if cur != *p.Replicas {
+		if err := r.scale.SetReplicas(ctx, t, *p.Replicas); err != nil {
+			return err
+		}
+		r.m.scaleWrite(nil)
+		r.event(so, corev1.EventTypeNormal, activation.ReasonPausedReplicas, "Scale", "paused: %d → %d replicas", cur, *p.Replicas)
+	}
+	return nil
+}
+
+// key of an object, for logs.
+func keyOf(ns, name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: ns, Name: name}
+}
