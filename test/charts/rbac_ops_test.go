@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
 
@@ -145,12 +146,24 @@ func scalerOps() []op {
 					}}},
 				},
 			}
+			// A run interrupted between create and delete leaves one behind.
+			if err := hpas.Delete(ctx, hpaName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return err
+			}
 			got, err := hpas.Create(ctx, h, metav1.CreateOptions{FieldManager: "surge-scaler"})
 			if err != nil {
 				return err
 			}
-			got.Spec.MaxReplicas = 20
-			if _, err := hpas.Update(ctx, got, metav1.UpdateOptions{FieldManager: "surge-scaler"}); err != nil {
+			// The HPA controller writes status meanwhile: get and update on conflict.
+			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				if got, err = hpas.Get(ctx, hpaName, metav1.GetOptions{}); err != nil {
+					return err
+				}
+				got.Spec.MaxReplicas = 20
+				_, err := hpas.Update(ctx, got, metav1.UpdateOptions{FieldManager: "surge-scaler"})
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			if _, err := hpas.List(ctx, metav1.ListOptions{}); err != nil {
@@ -190,7 +203,7 @@ func scalerOps() []op {
 		}},
 		{"record an events.k8s.io event", func(ctx context.Context, c clients) error {
 			_, err := c.kube.EventsV1().Events(appNS).Create(ctx, &eventsv1.Event{
-				ObjectMeta: metav1.ObjectMeta{GenerateName: soName + "."},
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", soName, time.Now().UnixNano())},
 				EventTime:  metav1.NewMicroTime(time.Now()), ReportingController: "surge.dev/surge-scaler", ReportingInstance: "surge-scaler-0",
 				Action: "Scale", Reason: "Activated", Note: "rbac check", Type: corev1.EventTypeNormal,
 				Regarding: corev1.ObjectReference{APIVersion: "surge.dev/v1alpha1", Kind: "ScaledObject", Namespace: appNS, Name: soName},

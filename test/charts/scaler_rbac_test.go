@@ -191,7 +191,9 @@ func TestScalerRBACMinimal(t *testing.T) {
 	in := installScaler(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	waitOps := func(t *testing.T, wantForbidden bool) map[string]error {
+	// waitOps runs the operations until some are Forbidden (wantForbidden; if want
+	// is set, that one must be among them) or none are.
+	waitOps := func(t *testing.T, wantForbidden bool, want string) map[string]error {
 		t.Helper()
 		var errs map[string]error
 		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
@@ -205,16 +207,23 @@ func TestScalerRBACMinimal(t *testing.T) {
 					forbidden++
 				}
 			}
+			if wantForbidden && want != "" {
+				if errs[want] != nil {
+					return errs
+				}
+				continue
+			}
 			if (forbidden > 0) == wantForbidden {
 				return errs
 			}
 		}
-		t.Fatalf("after 15 s, wanted forbidden=%v; errors: %v", wantForbidden, errs)
+		t.Fatalf("after 15 s, wanted forbidden=%v %s; errors: %v", wantForbidden, want, errs)
 		return nil
 	}
 	type mutation struct {
 		name            string
 		remove, restore func() error
+		want            string // the operation that must become Forbidden, if one in particular
 	}
 	var muts []mutation
 	for _, ref := range []struct{ kind, name string }{
@@ -237,26 +246,55 @@ func TestScalerRBACMinimal(t *testing.T) {
 			})
 		}
 	}
-	for _, ref := range []struct{ kind, name string }{
-		{"ClusterRoleBinding", "surge-surge-scaler-controller"},
-		{"ClusterRoleBinding", "surge-surge-scaler-auth-delegator"},
-		{"RoleBinding", "surge-surge-scaler-auth-reader"},
-		{"RoleBinding", "surge-surge-scaler-leader-election"},
+	for _, ref := range []struct{ kind, name, want string }{
+		{"ClusterRoleBinding", "surge-surge-scaler-controller", "list and watch ScaledObjects in all namespaces"},
+		{"ClusterRoleBinding", "surge-surge-scaler-auth-delegator", "metrics API: TokenReview and SubjectAccessReview"},
+		{"RoleBinding", "surge-surge-scaler-leader-election", "leader election: create, get and renew the Lease"},
 	} {
 		obj := in.r.one(t, ref.kind, ref.name)
 		muts = append(muts, mutation{
 			name:    fmt.Sprintf("%s %s", ref.kind, ref.name),
 			remove:  func() error { return in.ap.delete(ctx, obj) },
 			restore: func() error { return in.ap.apply(ctx, obj) },
+			want:    ref.want,
 		})
 	}
-	waitOps(t, false)
+	// The auth-reader binding overlaps with the default install's cluster-wide
+	// ConfigMap reads; it alone carries the metrics API once rbac.secretNamespaces
+	// narrows them, so remove both and expect exactly that read to fail.
+	reader := in.r.one(t, "RoleBinding", "surge-surge-scaler-auth-reader")
+	ctrl := in.r.one(t, "ClusterRole", "surge-surge-scaler-controller")
+	muts = append(muts, mutation{
+		name: "RoleBinding surge-surge-scaler-auth-reader (Secrets/ConfigMaps narrowed)",
+		remove: func() error {
+			if err := in.ap.delete(ctx, reader); err != nil {
+				return err
+			}
+			o := ctrl.DeepCopy()
+			var kept []any
+			for _, r := range o.Object["rules"].([]any) {
+				if !strings.Contains(ruleString(t, r), "secrets,configmaps") {
+					kept = append(kept, r)
+				}
+			}
+			o.Object["rules"] = kept
+			return in.ap.apply(ctx, o)
+		},
+		restore: func() error {
+			if err := in.ap.apply(ctx, ctrl); err != nil {
+				return err
+			}
+			return in.ap.apply(ctx, reader)
+		},
+		want: "metrics API: read extension-apiserver-authentication",
+	})
+	waitOps(t, false, "")
 	for _, m := range muts {
 		t.Run("without "+m.name, func(t *testing.T) {
 			if err := m.remove(); err != nil {
 				t.Fatal(err)
 			}
-			errs := waitOps(t, true)
+			errs := waitOps(t, true, m.want)
 			var failed []string
 			for name, err := range errs {
 				if err != nil {
@@ -267,7 +305,7 @@ func TestScalerRBACMinimal(t *testing.T) {
 			if err := m.restore(); err != nil {
 				t.Fatal(err)
 			}
-			waitOps(t, false)
+			waitOps(t, false, "")
 		})
 	}
 }
