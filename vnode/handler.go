@@ -12,6 +12,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
@@ -42,6 +43,11 @@ type HandlerConfig struct {
 	PodsSynced func() bool
 	// Recorder records pod events (warnings about ignored or refused features).
 	Recorder record.EventRecorder
+	// RemovePod, if set, deletes a pod from the API server (grace period 0, UID
+	// precondition) once DeletePod has stopped its instance, as the kubelet does
+	// when a pod's containers have terminated. Without it virtual-kubelet removes
+	// the pod when its grace period ends.
+	RemovePod func(ctx context.Context, namespace, name string, uid types.UID) error
 	// LostAfter is how long an instance may be missing from List before its pod
 	// fails with ProviderInstanceLost; default 30 s.
 	LostAfter time.Duration
@@ -212,6 +218,12 @@ func (h *Handler) DeletePod(ctx context.Context, pod *corev1.Pod) error {
 	p.Status = DeletedStatus(pod, last, h.clock.Now())
 	if cb != nil {
 		cb(p)
+	}
+	if h.cfg.RemovePod != nil && pod.DeletionTimestamp != nil {
+		if err := h.cfg.RemovePod(ctx, pod.Namespace, pod.Name, pod.UID); err != nil {
+			h.log.V(1).Info("pod not removed now; virtual-kubelet removes it after its grace period",
+				"pod", key(pod.Namespace, pod.Name), "err", err.Error())
+		}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -232,7 +233,14 @@ func TestMissingSecretIsRetried(t *testing.T) {
 
 func TestDeletePod(t *testing.T) {
 	r := newRig(t)
+	var removed []types.UID
+	r.h.cfg.RemovePod = func(_ context.Context, ns, name string, uid types.UID) error {
+		removed = append(removed, uid)
+		return nil
+	}
 	p := pod("d")
+	now := metav1.Now()
+	p.DeletionTimestamp = &now
 	r.addToLister(p)
 	_ = r.h.CreatePod(context.Background(), p)
 	r.clk.Step(2 * time.Second)
@@ -247,6 +255,9 @@ func TestDeletePod(t *testing.T) {
 	}
 	if _, err := r.h.GetPod(context.Background(), "ns", "d"); err == nil {
 		t.Fatal("deleted pod still known")
+	}
+	if len(removed) != 1 || removed[0] != p.UID {
+		t.Fatalf("RemovePod calls %v, want one for %s", removed, p.UID)
 	}
 	// Deleting again (virtual-kubelet may) is fine.
 	if err := r.h.DeletePod(context.Background(), p); err != nil {

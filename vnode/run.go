@@ -16,12 +16,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
 
 	"github.com/surge-autoscaler/surge/providers"
 )
@@ -122,6 +124,14 @@ func Run(ctx context.Context, cfg Config) error {
 		Allocatable: nodeObj.Status.Allocatable, Objects: ClientObjects{Client: cfg.Client},
 		Pods: podInformer.Lister(), PodsSynced: podInformer.Informer().HasSynced,
 		Recorder: recorder, Log: log.WithName("handler"), Registerer: cfg.Registerer,
+		RemovePod: func(ctx context.Context, ns, name string, uid types.UID) error {
+			err := cfg.Client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{
+				GracePeriodSeconds: ptr.To[int64](0), Preconditions: metav1.NewUIDPreconditions(string(uid))})
+			if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+				return nil
+			}
+			return err
+		},
 	})
 	if err != nil {
 		return err

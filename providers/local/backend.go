@@ -327,3 +327,26 @@ func dirID(dir string) string {
 	sum := sha256.Sum256([]byte(abs))
 	return hex.EncodeToString(sum[:6])
 }
+
+// Purge takes down everything a backend recorded under o.Dir: it re-adopts the
+// instances, deletes each (SIGTERM, SIGKILL after its grace period), removes
+// their cgroups and state, and releases the directory. Use it to retire a node's
+// local instances for good (surge-vnode itself never does this on shutdown).
+func Purge(ctx context.Context, o Options) error {
+	b, err := New(o)
+	if err != nil {
+		return err
+	}
+	list, err := b.List(ctx)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, st := range list {
+		if err := b.Delete(ctx, st.Ref); err != nil && !providers.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, b.Close())
+	return errors.Join(errs...)
+}

@@ -279,3 +279,25 @@ func TestBackoffGrows(t *testing.T) {
 		}
 	}
 }
+
+func TestPurge(t *testing.T) {
+	b, o := newBackend(t)
+	for _, n := range []string{"p1", "p2"} {
+		if err := b.Create(context.Background(), workerSpec(n, providers.RestartAlways, "purge-marker")); err != nil {
+			t.Fatal(err)
+		}
+		waitStatus(t, b, "uid-"+n, running)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := local.Purge(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if n := processesWith(t, "purge-marker"); n != 0 {
+		t.Fatalf("%d processes left after Purge", n)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(o.Dir, "pods")); len(entries) != 0 {
+		t.Fatalf("%d instance directories left after Purge", len(entries))
+	}
+}

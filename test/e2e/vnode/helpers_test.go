@@ -21,8 +21,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
+	"github.com/surge-autoscaler/surge/providers/local"
 	"github.com/surge-autoscaler/surge/test/harness"
 )
 
@@ -45,6 +47,16 @@ func startVnode(t *testing.T, name, backend, stateDir string, extra ...string) *
 	v := &vnodeProc{name: name, backend: backend, stateDir: stateDir, extra: extra,
 		logPath: filepath.Join(cluster.Dir, "vnode-"+name+".log")}
 	v.start(t)
+	// Cleanups run last-registered first: this one, after the test's own, stops
+	// the node and takes down whatever a failed test left on the local backend.
+	t.Cleanup(func() {
+		v.stop()
+		if backend == "local" {
+			if err := local.Purge(context.Background(), local.Options{Dir: stateDir}); err != nil {
+				t.Errorf("purge %s: %v", stateDir, err)
+			}
+		}
+	})
 	return v
 }
 
@@ -80,7 +92,6 @@ func (v *vnodeProc) start(t *testing.T) {
 	}
 	v.done = make(chan struct{})
 	go func() { _ = v.cmd.Wait(); logf.Close(); close(v.done) }()
-	t.Cleanup(v.stop)
 	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
 		select {
 		case <-v.done:
@@ -267,14 +278,38 @@ func describePods(ps []corev1.Pod) string {
 
 func scale(ctx context.Context, t *testing.T, name string, n int32) {
 	t.Helper()
-	s, err := cluster.Client.AppsV1().Deployments("default").GetScale(ctx, name, metav1.GetOptions{})
+	deps := cluster.Client.AppsV1().Deployments("default")
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := deps.GetScale(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		s.Spec.Replicas = n
+		_, err = deps.UpdateScale(ctx, name, s, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Spec.Replicas = n
-	if _, err := cluster.Client.AppsV1().Deployments("default").UpdateScale(ctx, name, s, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// cleanupApp deletes a Deployment (or bare pods) labelled app=name when the test
+// ends and waits for the pods to go, so that the virtual node still runs while
+// their instances are deleted.
+func cleanupApp(t *testing.T, name string, deployment bool) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		if deployment {
+			_ = cluster.Client.AppsV1().Deployments("default").Delete(ctx, name, metav1.DeleteOptions{
+				PropagationPolicy: ptr.To(metav1.DeletePropagationForeground)})
+		}
+		_ = cluster.Client.CoreV1().Pods("default").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "app=" + name})
+		_ = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			l, err := cluster.Client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=" + name})
+			return err == nil && len(l.Items) == 0, nil
+		})
+	})
 }
 
 // instanceDirs counts the local backend's instance directories.

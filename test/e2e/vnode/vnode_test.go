@@ -58,7 +58,7 @@ func TestVirtualNodeRunsAndScales(t *testing.T) {
 	if _, err := kc.AppsV1().Deployments("default").Create(ctx, deployment(app, nodeName, "local", 1), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	defer kc.AppsV1().Deployments("default").Delete(context.Background(), app, metav1.DeleteOptions{})
+	cleanupApp(t, app, true)
 	start := time.Now()
 	pods := waitPods(ctx, t, app, 60*time.Second, "1 Running", allRunning(1))
 	t.Logf("first pod Running %v after the Deployment was created", time.Since(start).Round(time.Millisecond))
@@ -122,7 +122,7 @@ func TestKill9Readopts(t *testing.T) {
 	if _, err := kc.AppsV1().Deployments("default").Create(ctx, deployment(app, nodeName, "local", 20), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	defer kc.AppsV1().Deployments("default").Delete(context.Background(), app, metav1.DeleteOptions{})
+	cleanupApp(t, app, true)
 	pods := waitPods(ctx, t, app, 90*time.Second, "20 Running", allRunning(20))
 	before := pidsByPod(t, stateDir)
 	if len(before) != 20 {
@@ -255,7 +255,8 @@ func TestFakeBackendErrorInjection(t *testing.T) {
 	if _, err := kc.AppsV1().Deployments("default").Create(ctx, deployment(app, nodeName, "fake", 20), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	defer kc.AppsV1().Deployments("default").Delete(context.Background(), app, metav1.DeleteOptions{})
+	cleanupApp(t, app, true)
+	cleanupApp(t, "fake-never", false)
 	// Bare pods with restartPolicy Never are not retried: a failed create fails them.
 	var bare []string
 	for i := range 20 {
