@@ -25,7 +25,7 @@ type Target struct {
 }
 
 func (t Target) String() string {
-	return fmt.Sprintf("%s/%s %s/%s", t.GVR.Resource, t.GVR.Group, t.Namespace, t.Name)
+	return fmt.Sprintf("%s %s/%s", t.GVK.Kind, t.Namespace, t.Name)
 }
 
 // ScaleClient reads and writes a target's /scale subresource, so any scalable kind

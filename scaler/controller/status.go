@@ -79,7 +79,11 @@ func computeStatus(cur v1alpha1.ScaledObjectStatus, s snapshot, now time.Time, r
 	}
 
 	if !s.valid {
-		set(v1alpha1.ConditionReady, metav1.ConditionFalse, s.specErrs.reason(), s.specErrs.Error())
+		if len(s.specErrs) == 0 {
+			set(v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonReconciling, "the ScaledObject is being set up")
+		} else {
+			set(v1alpha1.ConditionReady, metav1.ConditionFalse, s.specErrs.reason(), s.specErrs.Error())
+		}
 		if meta.FindStatusCondition(out.Conditions, v1alpha1.ConditionActive) == nil {
 			set(v1alpha1.ConditionActive, metav1.ConditionUnknown, v1alpha1.ReasonUnknown, "no measurement yet")
 		}

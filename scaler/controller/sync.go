@@ -21,6 +21,7 @@ import (
 	"github.com/surge-autoscaler/surge/scaler"
 	"github.com/surge-autoscaler/surge/scaler/activation"
 	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
+	"github.com/surge-autoscaler/surge/scaler/decode"
 	"github.com/surge-autoscaler/surge/scaler/hpa"
 	"github.com/surge-autoscaler/surge/scaler/store"
 )
@@ -241,7 +242,7 @@ func (r *Reconciler) buildTriggers(ctx context.Context, so *v1alpha1.ScaledObjec
 			var err error
 			trig, err = r.opts.Builder.Build(ctx, spec)
 			if err != nil {
-				errs = append(errs, newSpecError(v1alpha1.ReasonTriggerConfig, field+".metadata", "%s", err.Error()))
+				errs = append(errs, newSpecError(v1alpha1.ReasonTriggerConfig, buildErrorField(field, t.Type, err), "%s", err.Error()))
 				continue
 			}
 			info = triggerInfo{ident: hpa.TriggerIdent(t.Name, t.Type, trig.MetricHint), typ: t.Type,
@@ -281,6 +282,16 @@ func (r *Reconciler) buildTriggers(ctx context.Context, so *v1alpha1.ScaledObjec
 	}
 	st.mu.Unlock()
 	return metrics, infos, nil
+}
+
+// buildErrorField names the field a Build error is about: the trigger's type when
+// the registry does not know it, else its metadata.
+func buildErrorField(field, typ string, err error) string {
+	var fe *decode.FieldError
+	if errors.As(err, &fe) && fe.Key == "type" && fe.Value == typ {
+		return field + ".type"
+	}
+	return field + ".metadata"
 }
 
 func metricType(t autoscalingv2.MetricTargetType) autoscalingv2.MetricTargetType {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -23,7 +24,11 @@ func validate(so *v1alpha1.ScaledObject) (v1alpha1.Pause, specErrors) {
 	}
 	pause, err := v1alpha1.PauseFromAnnotations(so.Annotations)
 	if err != nil {
-		errs = append(errs, &specError{Reason: invalid, Field: "metadata.annotations", Msg: err.Error()})
+		field, msg, ok := strings.Cut(err.Error(), ": ")
+		if !ok {
+			field, msg = "metadata.annotations", err.Error()
+		}
+		errs = append(errs, &specError{Reason: invalid, Field: field, Msg: msg})
 	}
 	s := &so.Spec
 	if ref := s.ScaleTargetRef; ref == nil {

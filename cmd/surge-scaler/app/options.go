@@ -41,7 +41,7 @@ type Options struct {
 	ScaleBurst   int
 
 	ClusterObjectNamespace  string
-	WatchNamespace          string
+	WatchNamespaces         []string
 	PollWorkers             int
 	MaxConcurrentReconciles int
 	MeasureTimeout          time.Duration
@@ -64,8 +64,11 @@ type Options struct {
 	Clock clock.WithTicker
 	// OnPoll is told each poll's delay against its schedule. Not a flag.
 	OnPoll func(key types.NamespacedName, delay time.Duration)
-	// Ready, when set, is closed once the manager has started. Not a flag.
+	// Ready, when set, is closed once the caches have synced. Not a flag.
 	Ready chan struct{}
+	// OnMetricsAPI, when set, is given the metrics API server once built (tests
+	// register an APIService with its port and CA bundle). Not a flag.
+	OnMetricsAPI func(*metricsapi.Server)
 }
 
 // NewOptions returns the defaults.
@@ -112,7 +115,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Float32Var(&o.ScaleQPS, "scale-qps", o.ScaleQPS, "queries per second of the /scale client (activation writes; separate so bursts never wait behind status writes)")
 	fs.IntVar(&o.ScaleBurst, "scale-burst", o.ScaleBurst, "burst of the /scale client")
 	fs.StringVar(&o.ClusterObjectNamespace, "cluster-object-namespace", o.ClusterObjectNamespace, "namespace of the Secrets and ConfigMaps ClusterTriggerAuthentications read (default $POD_NAMESPACE or surge-system)")
-	fs.StringVar(&o.WatchNamespace, "watch-namespace", o.WatchNamespace, "watch only this namespace; empty: all")
+	fs.StringSliceVar(&o.WatchNamespaces, "watch-namespaces", o.WatchNamespaces, "watch only these namespaces (comma-separated); empty: all")
 	fs.IntVar(&o.PollWorkers, "poll-workers", o.PollWorkers, "polls that may run at once")
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles, "ScaledObject reconciles that may run at once")
 	fs.DurationVar(&o.MeasureTimeout, "measure-timeout", o.MeasureTimeout, "longest one trigger measurement may take")

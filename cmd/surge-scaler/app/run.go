@@ -86,8 +86,11 @@ func RunWithConfig(ctx context.Context, o *Options, cfg *rest.Config, reg promet
 		Cache:                         cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		Controller:                    config.Controller{SkipNameValidation: &skip},
 	}
-	if o.WatchNamespace != "" {
-		mopts.Cache.DefaultNamespaces = map[string]cache.Config{o.WatchNamespace: {}, o.ClusterObjectNamespace: {}}
+	if len(o.WatchNamespaces) > 0 {
+		mopts.Cache.DefaultNamespaces = map[string]cache.Config{o.ClusterObjectNamespace: {}}
+		for _, ns := range o.WatchNamespaces {
+			mopts.Cache.DefaultNamespaces[ns] = cache.Config{}
+		}
 	}
 	mgr, err := ctrl.NewManager(mainCfg, mopts)
 	if err != nil {
@@ -129,6 +132,9 @@ func RunWithConfig(ctx context.Context, o *Options, cfg *rest.Config, reg promet
 		srv, err := mo.NewServer(st, log.WithName("metrics-api"))
 		if err != nil {
 			return fmt.Errorf("metrics api: %w", err)
+		}
+		if o.OnMetricsAPI != nil {
+			o.OnMetricsAPI(srv)
 		}
 		if err := mgr.Add(everyReplica(srv.Start)); err != nil {
 			return err

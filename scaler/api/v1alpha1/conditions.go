@@ -15,6 +15,8 @@ const (
 
 // Condition reasons.
 const (
+	// ReasonReconciling: the ScaledObject is being set up.
+	ReasonReconciling = "Reconciling"
 	// ReasonReady: the ScaledObject is ready.
 	ReasonReady = "ScaledObjectReady"
 	// ReasonInvalidSpec: the spec (or an annotation) is invalid; the message names
