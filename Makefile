@@ -36,8 +36,7 @@ controlplane: ## Build the embedded control plane once per machine (first time: 
 .PHONY: build
 build: ## Build surge, surge-scaler, surge-vnode and bench-worker into bin/
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/...
-	@if [ -d bench/worker ]; then $(GO) build -o $(BIN)/bench-worker ./bench/worker; fi
+	$(GO) build -o $(BIN)/ ./cmd/... ./bench/cmd/...
 
 .PHONY: lint
 lint: ## go vet and gofmt check
