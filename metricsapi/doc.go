@@ -46,6 +46,10 @@
 //     last pollingInterval, no broker traffic on the HPA's behalf.
 //
 // Either way the staleness and fallback rules above apply to the sample returned.
+// A read-through measurement that fails counts as a consecutive failure in the store,
+// as a failed poll does (KEDA's adapter counts them the same way), so with
+// useCachedMetrics: false fallback can be reached after failureThreshold failed
+// measurements from polls and HPA queries together.
 //
 // # Security
 //
