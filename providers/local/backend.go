@@ -179,18 +179,31 @@ func (b *Backend) Create(ctx context.Context, spec *providers.InstanceSpec) erro
 		return err
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.closed {
+		b.mu.Unlock()
 		return ErrClosed
 	}
-	if _, ok := b.instances[spec.Ref.UID]; ok {
-		return nil
+	if in, ok := b.instances[spec.Ref.UID]; ok {
+		b.mu.Unlock()
+		<-in.ready // a concurrent Create of the same UID shares its outcome
+		return in.setupErr
 	}
-	in, err := b.newInstance(spec, execs)
-	if err != nil {
+	in := b.newInstance(spec, execs)
+	b.instances[spec.Ref.UID] = in
+	b.mu.Unlock()
+	// Directories, cgroups and state are written outside b.mu: creating a memory
+	// cgroup takes the kernel ~20 ms, and a burst of creates must overlap.
+	if err := in.setup(); err != nil {
+		in.setupErr = err
+		b.mu.Lock()
+		if b.instances[spec.Ref.UID] == in {
+			delete(b.instances, spec.Ref.UID)
+		}
+		b.mu.Unlock()
+		close(in.ready)
 		return err
 	}
-	b.instances[spec.Ref.UID] = in
+	close(in.ready)
 	in.run(nil)
 	b.log.V(1).Info("instance created", "pod", spec.Ref.Namespace+"/"+spec.Ref.Name, "uid", spec.Ref.UID)
 	return nil

@@ -139,6 +139,18 @@ func enableV2Controllers(p string) error {
 	return nil
 }
 
+// cgroupName is the directory of one container's cgroup under the parent:
+// <pod uid>_<container>. The layout is flat because creating a memory cgroup
+// costs the kernel about 20 ms (an RCU grace period), and a pod level would
+// double that on every create.
+func cgroupName(uid, container string) string { return uid + "_" + container }
+
+// cgroupUID returns the pod UID of a cgroup directory name.
+func cgroupUID(name string) (string, bool) {
+	uid, _, ok := strings.Cut(name, "_")
+	return uid, ok
+}
+
 // create makes the cgroup of one container and writes its limits.
 func (r *cgroupRoot) create(uid, name string, req, lim providers.ResourceList) (*cgroup, error) {
 	if r == nil || r.mode == CgroupOff {
@@ -146,14 +158,9 @@ func (r *cgroupRoot) create(uid, name string, req, lim providers.ResourceList) (
 	}
 	cg := &cgroup{v2: r.mode == CgroupV2}
 	for ctrl, parent := range r.parents {
-		dir := filepath.Join(parent, uid, name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		dir := filepath.Join(parent, cgroupName(uid, name))
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("create cgroup: %w", err)
-		}
-		if cg.v2 {
-			if err := enableV2Controllers(filepath.Dir(dir)); err != nil {
-				return nil, err
-			}
 		}
 		cg.dirs = append(cg.dirs, dir)
 		for file, val := range limitFiles(r.mode, ctrl, req, lim) {
@@ -331,8 +338,8 @@ func (c *cgroup) oomKills() int64 {
 	return -1
 }
 
-// remove deletes the cgroup directories (and the pod directory above them when it
-// is empty), retrying briefly while the kernel finishes tearing down the tasks.
+// remove deletes the cgroup directories, retrying briefly while the kernel
+// finishes tearing down the tasks.
 func (c *cgroup) remove() error {
 	if c == nil {
 		return nil
@@ -350,7 +357,6 @@ func (c *cgroup) remove() error {
 			c.signal(syscall.SIGKILL)
 			time.Sleep(20 * time.Millisecond)
 		}
-		_ = os.Remove(filepath.Dir(d)) // the pod level; fails while siblings remain
 	}
 	if last != nil {
 		return fmt.Errorf("remove cgroup: %w", last)

@@ -20,7 +20,7 @@
 // CPU and memory limits are enforced with cgroups (CgroupMode): v1 where the cpu
 // and memory controllers are mounted (this project's CI machine), v2 otherwise.
 // Each container gets its own cgroup, <own cgroup>/surge-local/<dir id>/<pod
-// uid>/<container> on v1 (under the root on v2): memory limit → memory.limit_in_bytes
+// uid>_<container> on v1 (under the root on v2): memory limit → memory.limit_in_bytes
 // (memory.max), CPU limit → a CFS quota over a 100 ms period, CPU request →
 // cpu.shares (cpu.weight). The process is in its cgroup from its first
 // instruction (CLONE_INTO_CGROUP on v2; on v1 the forking thread joins the cgroup

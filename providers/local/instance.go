@@ -31,41 +31,61 @@ type instance struct {
 	stopCh    chan struct{} // closed when a stop begins
 	stopDone  chan struct{} // closed when the stop has finished
 	stopErr   error
+
+	// ready is closed once setup has finished; setupErr is its outcome.
+	ready    chan struct{}
+	setupErr error
 }
 
-func (b *Backend) newInstance(spec *providers.InstanceSpec, execs []string) (*instance, error) {
+// newInstance builds an instance in memory; setup writes it to disk.
+func (b *Backend) newInstance(spec *providers.InstanceSpec, execs []string) *instance {
 	now := b.clock.Now()
-	dir := podDir(b.opts.Dir, spec.Ref.UID)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("local backend: create instance directory: %w", err)
-	}
 	st := &podState{Version: stateVersion, Spec: spec.DeepCopy(), CreatedAt: now,
 		StartAt: now.Add(b.opts.SimulatedStartDelay), CgroupV2: b.cgroups.mode == CgroupV2}
-	in := b.instanceFor(dir, st)
 	for i, c := range spec.Containers {
-		cg, err := b.cgroups.create(spec.Ref.UID, c.Name, c.Requests, c.Limits)
+		st.Containers = append(st.Containers, containerState{Name: c.Name, Executable: execs[i],
+			State: providers.ContainerWaiting, Reason: "ContainerCreating"})
+	}
+	in := b.instanceFor(podDir(b.opts.Dir, spec.Ref.UID), st)
+	in.ready = make(chan struct{})
+	return in
+}
+
+// setup creates the instance's directory and cgroups and saves its state.
+func (in *instance) setup() error {
+	if err := os.MkdirAll(in.dir, 0o700); err != nil {
+		return fmt.Errorf("local backend: create instance directory: %w", err)
+	}
+	spec := in.st.Spec
+	for i, c := range spec.Containers {
+		cg, err := in.b.cgroups.create(spec.Ref.UID, c.Name, c.Requests, c.Limits)
 		if err != nil {
-			in.cleanup()
-			return nil, fmt.Errorf("local backend: %w", err)
+			_ = in.cleanup()
+			return fmt.Errorf("local backend: %w", err)
 		}
+		in.mu.Lock()
 		in.cgs[i] = cg
-		cs := containerState{Name: c.Name, Executable: execs[i], State: providers.ContainerWaiting, Reason: "ContainerCreating"}
 		if cg != nil {
-			cs.Cgroups = cg.dirs
+			in.st.Containers[i].Cgroups = cg.dirs
 		}
-		st.Containers = append(st.Containers, cs)
+		in.mu.Unlock()
 	}
-	if err := st.save(dir); err != nil {
-		in.cleanup()
-		return nil, fmt.Errorf("local backend: %w", err)
+	in.mu.Lock()
+	err := in.st.save(in.dir)
+	in.mu.Unlock()
+	if err != nil {
+		_ = in.cleanup()
+		return fmt.Errorf("local backend: %w", err)
 	}
-	return in, nil
+	return nil
 }
 
 func (b *Backend) instanceFor(dir string, st *podState) *instance {
 	n := len(st.Spec.Containers)
+	ready := make(chan struct{})
+	close(ready) // recorded instances are set up; newInstance replaces it
 	return &instance{b: b, dir: dir, st: st, cgs: make([]*cgroup, n), procs: make([]*proc, n),
-		oomBefore: make([]int64, n), stopCh: make(chan struct{})}
+		oomBefore: make([]int64, n), stopCh: make(chan struct{}), ready: ready}
 }
 
 // run starts one supervisor per container; adopted[i], if set, is container i's
@@ -109,6 +129,7 @@ func (in *instance) stop() <-chan error {
 // whatever is left in the cgroups; then removes cgroups and state.
 func (in *instance) terminate() {
 	defer close(in.stopDone)
+	<-in.ready
 	in.mu.Lock()
 	procs := append([]*proc(nil), in.procs...)
 	grace := max(in.st.Spec.TerminationGracePeriod, 0)

@@ -73,27 +73,25 @@ func (b *Backend) readopt() error {
 
 // killCgroupsOf kills and removes the cgroups of an instance whose state is lost.
 func (b *Backend) killCgroupsOf(uid string) {
+	var dirs []string
 	for _, parent := range b.cgroups.parents {
-		podCg := filepath.Join(parent, uid)
-		entries, err := os.ReadDir(podCg)
+		entries, err := os.ReadDir(parent)
 		if err != nil {
 			continue
 		}
-		var dirs []string
 		for _, e := range entries {
-			if e.IsDir() {
-				dirs = append(dirs, filepath.Join(podCg, e.Name()))
+			if u, ok := cgroupUID(e.Name()); ok && u == uid && e.IsDir() {
+				dirs = append(dirs, filepath.Join(parent, e.Name()))
 			}
 		}
-		cg := openCgroup(dirs, b.cgroups.mode == CgroupV2)
-		cg.signal(syscall.SIGKILL)
-		_ = cg.remove()
-		_ = os.Remove(podCg)
 	}
+	cg := openCgroup(dirs, b.cgroups.mode == CgroupV2)
+	cg.signal(syscall.SIGKILL)
+	_ = cg.remove()
 }
 
-// removeOrphanCgroups kills and removes pod cgroups under the parents that no
-// recorded instance owns.
+// removeOrphanCgroups kills and removes container cgroups under the parents that
+// no recorded instance owns.
 func (b *Backend) removeOrphanCgroups(states map[string]*podState) {
 	seen := map[string]bool{}
 	for _, parent := range b.cgroups.parents {
@@ -102,12 +100,13 @@ func (b *Backend) removeOrphanCgroups(states map[string]*podState) {
 			continue
 		}
 		for _, e := range entries {
-			if !e.IsDir() || states[e.Name()] != nil || seen[e.Name()] || !containerName.MatchString(e.Name()) {
+			uid, ok := cgroupUID(e.Name())
+			if !ok || !e.IsDir() || states[uid] != nil || seen[uid] {
 				continue
 			}
-			seen[e.Name()] = true
-			b.log.Info("removing cgroups of an unknown instance", "uid", e.Name())
-			b.killCgroupsOf(e.Name())
+			seen[uid] = true
+			b.log.Info("removing cgroups of an unknown instance", "uid", uid)
+			b.killCgroupsOf(uid)
 		}
 	}
 }
