@@ -19,7 +19,16 @@ import (
 const (
 	minBackoff   = 100 * time.Millisecond
 	maxBackoff   = 5 * time.Second
-	maxIdleChans = 16
+	maxIdleChans = 64
+	// maxInFlight bounds concurrent passive declares per connection (and so the
+	// channels open at once); further Measures wait for a slot, honouring ctx.
+	maxInFlight = 64
+	// unresponsive is how long one RPC may stay unanswered before the connection is
+	// declared dead and closed (which ends every call waiting on it). A caller's own
+	// deadline only ends its wait: under load a declare may legitimately take longer
+	// than one caller's deadline, and closing the shared connection then would fail
+	// every other trigger on it.
+	unresponsive = 5 * time.Second
 	closeTimeout = 2 * time.Second
 )
 
@@ -35,6 +44,7 @@ type amqpBroker struct {
 	mu      sync.Mutex
 	conn    *amqp.Connection
 	idle    []*amqp.Channel
+	slots   chan struct{} // one token per passive declare in flight
 	dialing chan struct{} // closed when the dial in flight ends
 	backoff time.Duration
 	retryAt time.Time
@@ -43,7 +53,8 @@ type amqpBroker struct {
 }
 
 func newAMQPBroker(p *Pool, k string, c *Config) *amqpBroker {
-	return &amqpBroker{pool: p, key: k, url: c.amqpURL, display: decode.RedactURL(c.amqpURL), tls: cloneTLS(c.tlsConfig)}
+	return &amqpBroker{pool: p, key: k, url: c.amqpURL, display: decode.RedactURL(c.amqpURL), tls: cloneTLS(c.tlsConfig),
+		slots: make(chan struct{}, maxInFlight)}
 }
 
 func (b *amqpBroker) connected() bool {
@@ -201,35 +212,43 @@ func (b *amqpBroker) close() {
 	}
 }
 
+var errUnresponsive = fmt.Errorf("no answer within %v", unresponsive)
+
 type declared struct {
 	q   amqp.Queue
 	err error
 }
 
 // declarePassive returns the queue's ready-message count. The RPC runs in a goroutine
-// that cleans up after itself, so a caller whose ctx ends returns at once; a
-// deadline that passes closes the connection, which ends the RPC.
+// that cleans up after itself, so a caller whose ctx ends returns at once; an RPC
+// unanswered for longer than unresponsive closes the connection, which ends it.
 func (b *amqpBroker) declarePassive(ctx context.Context, queue string) (amqp.Queue, error) {
+	select {
+	case b.slots <- struct{}{}:
+	case <-ctx.Done():
+		return amqp.Queue{}, fmt.Errorf("queue %q on %s: waiting for a channel: %w", queue, b.display, ctx.Err())
+	}
 	conn, ch, err := b.acquire(ctx)
 	if err != nil {
+		<-b.slots
 		return amqp.Queue{}, err
 	}
 	done := make(chan declared, 1)
 	go func() {
+		defer func() { <-b.slots }()
 		done <- b.declareOn(conn, ch, queue)
 	}()
 	select {
 	case r := <-done:
 		return r.q, r.err
 	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			b.drop(conn, ctx.Err())
-		}
 		return amqp.Queue{}, fmt.Errorf("queue %q on %s: %w", queue, b.display, ctx.Err())
 	}
 }
 
 func (b *amqpBroker) declareOn(conn *amqp.Connection, ch *amqp.Channel, queue string) declared {
+	watchdog := time.AfterFunc(unresponsive, func() { b.drop(conn, errUnresponsive) })
+	defer watchdog.Stop()
 	var err error
 	if ch == nil {
 		if ch, err = conn.Channel(); err != nil {

@@ -40,9 +40,11 @@
 // from a small pool; a passive declare that fails (e.g. 404: no such queue) closes
 // only its own channel, never the connection or another trigger's channel. A lost
 // connection is redialled on the next Measure, with exponential backoff (100 ms to
-// 5 s) during which Measure fails fast. A measurement that outlives its deadline
-// closes the connection (a broker that does not answer in time is treated as gone),
-// so no goroutine waits on it afterwards.
+// 5 s) during which Measure fails fast. Measure returns at its deadline whatever the
+// broker does; an RPC the broker leaves unanswered for 5 s closes the connection (the
+// broker is treated as gone), which ends every call waiting on it, so no goroutine
+// outlives a dead broker by more than that. At most 64 declares are in flight per
+// connection.
 //
 // HTTP triggers on one management endpoint share one http.Transport (at most 2
 // connections, kept alive).

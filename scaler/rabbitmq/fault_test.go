@@ -81,6 +81,14 @@ func TestBrokerFaults(t *testing.T) {
 				t.Logf("%s while frozen: %v", name, err)
 			}
 		}
+		// An RPC unanswered for `unresponsive` closes the shared connection.
+		deadline := time.Now().Add(unresponsive + 3*time.Second)
+		for p.Stats().AMQPConnections != 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if n := p.Stats().AMQPConnections; n != 0 {
+			t.Errorf("%d connections to a frozen broker after %v", n, unresponsive)
+		}
 		if err := r.Thaw(); err != nil {
 			t.Fatal(err)
 		}

@@ -296,6 +296,17 @@ func (r *RabbitMQ) Kill() error {
 	return nil
 }
 
+// PID returns the process id of the node's VM (0 when it is not running), for
+// benchmarks that measure the broker's CPU.
+func (r *RabbitMQ) PID() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.server == nil || r.server.exited() {
+		return 0
+	}
+	return r.server.cmd.Process.Pid
+}
+
 // Freeze stops the node's processes (SIGSTOP) without closing their sockets: clients
 // see a broker that accepts bytes and never answers. Thaw resumes them.
 func (r *RabbitMQ) Freeze() error { return r.signal(syscall.SIGSTOP) }
