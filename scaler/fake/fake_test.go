@@ -127,3 +127,14 @@ func FuzzBuild(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkMeasure(b *testing.B) {
+	src := NewSource()
+	tr, _ := src.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: map[string]string{"name": "b"}})
+	src.Set("b", 3)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_, _ = tr.Scaler.Measure(ctx)
+	}
+}

@@ -23,6 +23,7 @@ import (
 var kb *brokers.Kafka
 
 func TestMain(m *testing.M) {
+	brokers.ServeKafkaIfChild()
 	flag.Parse()
 	if !testing.Short() {
 		var err error
