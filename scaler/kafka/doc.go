@@ -7,7 +7,8 @@
 // Lag is the sum over partitions of (high watermark − committed offset). Unless
 // allowIdleConsumers is true the value is capped at partitions × lagThreshold, so an
 // HPA with an AverageValue target of lagThreshold never scales past the partition
-// count. Without topic, the topics are those the group has committed offsets for.
+// count. Without topic, the topics are those the group has committed offsets for and
+// those its live members subscribe to.
 //
 // Supported authentication: sasl none, plaintext, scram_sha256, scram_sha512, and
 // TLS (ca, cert, key, keyPassword, unsafeSsl). SASL/OAUTHBEARER, SASL/GSSAPI and AWS

@@ -196,6 +196,25 @@ func TestLagAgainstBroker(t *testing.T) {
 			t.Errorf("%d transports for one cluster", p.Transports())
 		}
 	})
+	t.Run("no topic: topics of live members", func(t *testing.T) {
+		p := NewPool(testr.New(t))
+		defer p.Close()
+		f := setup(t) // nothing committed: only the live member reveals the topic
+		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{k.Addr}, GroupID: f.group, Topic: f.topic,
+			StartOffset: kafkago.LastOffset, CommitInterval: time.Hour})
+		defer r.Close()
+		fetchCtx, stopFetch := context.WithCancel(context.Background())
+		defer stopFetch()
+		go func() { _, _ = r.FetchMessage(fetchCtx) }() // joins the group; nothing new arrives
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := k.Cluster.WaitGroupStable(ctx, f.group, 1); err != nil {
+			t.Fatalf("group never stable: %v", err)
+		}
+		if got := measure(t, f.build(p, m{"topic": ""}, nil)); got != 3 { // latest, no commit: 1 per partition
+			t.Errorf("lag = %v, want 3", got)
+		}
+	})
 	t.Run("unknown topic", func(t *testing.T) {
 		p := NewPool(testr.New(t))
 		defer p.Close()

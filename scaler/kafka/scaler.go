@@ -51,15 +51,10 @@ func (s *Scaler) snapshot(ctx context.Context) (snapshot, error) {
 	topics := s.cfg.Topic
 	var committed map[string][]kafkago.OffsetFetchPartition
 	if len(topics) == 0 {
-		// No topic: every topic the group has committed offsets for (KEDA's kafka).
-		all, err := s.fetchCommitted(ctx, nil)
-		if err != nil {
+		var err error
+		if topics, err = s.groupTopics(ctx); err != nil {
 			return nil, err
 		}
-		for t := range all {
-			topics = append(topics, t)
-		}
-		sort.Strings(topics)
 		if len(topics) == 0 {
 			return snapshot{}, nil
 		}
@@ -85,6 +80,42 @@ func (s *Scaler) snapshot(ctx context.Context) (snapshot, error) {
 		return nil, err
 	}
 	return merge(parts, committed, offsets), nil
+}
+
+// groupTopics returns, for a trigger without topic, the topics the group has
+// committed offsets for and those its live members subscribe to (KEDA's rule). A
+// group that cannot be described (e.g. a non-consumer protocol) contributes its
+// committed topics only.
+func (s *Scaler) groupTopics(ctx context.Context) ([]string, error) {
+	set := map[string]bool{}
+	committed, err := s.fetchCommitted(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	for t := range committed {
+		set[t] = true
+	}
+	res, err := s.client.DescribeGroups(ctx, &kafkago.DescribeGroupsRequest{GroupIDs: []string{s.cfg.ConsumerGroup}})
+	if err == nil {
+		for _, g := range res.Groups {
+			for _, m := range g.Members {
+				for _, t := range m.MemberMetadata.Topics {
+					set[t] = true
+				}
+				for _, a := range m.MemberAssignments.Topics {
+					set[a.Topic] = true
+				}
+			}
+		}
+	} else {
+		s.pool.log.V(1).Info("kafka group not described; using its committed topics", "group", s.cfg.ConsumerGroup, "error", err.Error())
+	}
+	topics := make([]string, 0, len(set))
+	for t := range set {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	return topics, nil
 }
 
 // partitions returns each topic's partitions within partitionLimitation.
