@@ -149,6 +149,14 @@ func BenchmarkProviderGet(b *testing.B) {
 // cluster's client CA and a (cached) SubjectAccessReview on every request.
 func BenchmarkGetDirect(b *testing.B) {
 	setup(b)
+	c, base := directClient(b)
+	run(b, func(path string) error { return httpGet(c, base+path) })
+}
+
+// directClient is an HTTPS client for the server, authenticating as the reader with
+// a client certificate, and the server's base URL.
+func directClient(b *testing.B) (*http.Client, string) {
+	b.Helper()
 	certPEM, keyPEM, err := cluster.SignClientCert(reader)
 	if err != nil {
 		b.Fatal(err)
@@ -163,21 +171,31 @@ func BenchmarkGetDirect(b *testing.B) {
 		RootCAs: roots, Certificates: []tls.Certificate{cert},
 		ServerName: metricsapie2e.ServiceName + "." + metricsapie2e.ServiceNamespace + ".svc",
 	}}}
-	base := fmt.Sprintf("https://127.0.0.1:%d", env.Server.Port())
-	run(b, func(path string) error {
-		resp, err := c.Get(base + path)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("HTTP %d", resp.StatusCode)
-		}
-		return nil
-	})
+	return c, fmt.Sprintf("https://127.0.0.1:%d", env.Server.Port())
+}
+
+func httpGet(c *http.Client, url string) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// BenchmarkDiscoveryDirect GETs the group-version's resource list from the server:
+// what the aggregator's discovery and kubectl fetch, one entry per metric name.
+func BenchmarkDiscoveryDirect(b *testing.B) {
+	setup(b)
+	c, base := directClient(b)
+	path := "/apis/external.metrics.k8s.io/v1beta1"
+	run(b, func(string) error { return httpGet(c, base+path) })
 }
 
 // BenchmarkGetThroughAggregator GETs metrics through the kube-apiserver as the same
@@ -196,20 +214,7 @@ func BenchmarkGetThroughAggregator(b *testing.B) {
 		b.Fatal(err)
 	}
 	base := strings.TrimSuffix(cfg.Host, "/")
-	run(b, func(path string) error {
-		resp, err := hc.Get(base + path)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("HTTP %d", resp.StatusCode)
-		}
-		return nil
-	})
+	run(b, func(path string) error { return httpGet(hc, base+path) })
 }
 
 // run GETs metric after metric (round robin over all 5,000, with the HPA's label

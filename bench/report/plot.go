@@ -135,6 +135,7 @@ func (r *Report) plots(legend *plot.Legend) (*plot.Plot, *plot.Plot, error) {
 	for _, p := range []*plot.Plot{top, bottom} {
 		p.X.Min, p.X.Max = sec(tl.Samples[0].At), sec(tl.Samples[n-1].At)
 		p.X.Tick.Marker = secondsTicker{}
+		p.Y.Tick.Marker = countTicker{}
 		p.Add(plotter.NewGrid())
 	}
 	series := []struct {
@@ -213,6 +214,25 @@ func (secondsTicker) Ticks(lo, hi float64) []plot.Tick {
 	for _, s := range []float64{0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300} {
 		if (hi-lo)/s <= 16 {
 			step = s
+			break
+		}
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	return ticks
+}
+
+// countTicker labels a count axis with whole numbers only.
+type countTicker struct{}
+
+// Ticks implements plot.Ticker.
+func (countTicker) Ticks(lo, hi float64) []plot.Tick {
+	step := 1.0
+	for _, s := range []float64{1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000} {
+		step = s
+		if (hi-lo)/s <= 8 {
 			break
 		}
 	}

@@ -190,7 +190,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// 1. The target must rest at zero (replicas 0, no pods) before the load.
 	atRest := func() bool {
 		p := rec.Progress(time.Now())
-		return p.Desired == 0 && p.Pods == 0
+		return p.Desired == 0 && p.Pods == 0 && p.Terminating == 0
 	}
 	if err := waitFor(ctx, time.Duration(s.Timeouts.Idle), func() bool {
 		progress("waiting for the target to rest at 0 replicas", rec.Progress(time.Now()))

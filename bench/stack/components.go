@@ -78,11 +78,17 @@ func (s *Stack) installCRDs(ctx context.Context) error {
 	return nil
 }
 
-// startScaler runs surge-scaler with the admin kubeconfig, its metrics API on a free
+// StartScaler runs surge-scaler with the admin kubeconfig, its metrics API on a free
 // port with a certificate it generates into Dir/scaler-certs (SAN
 // surge-metrics-api.surge-system.svc), and registers that API with the aggregator
 // through an ExternalName Service to localhost (see shared/notes/controlplane.md).
-func (s *Stack) startScaler(ctx context.Context) error {
+//
+// Start calls it unless Options.WithoutScaler; a caller that started without it may
+// call it later, once.
+func (s *Stack) StartScaler(ctx context.Context) error {
+	if s.scaler != nil {
+		return errors.New("surge-scaler already started")
+	}
 	ports, err := freePorts(3)
 	if err != nil {
 		return err

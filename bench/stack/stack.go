@@ -44,6 +44,9 @@ type Options struct {
 	StartDelay time.Duration
 	// WorkerImage is mapped to BinDir/bench-worker by the local backend.
 	WorkerImage string
+	// WithoutScaler leaves surge-scaler out: to measure another autoscaler (e.g.
+	// KEDA installed by the caller) on the same stack, or to test the rest alone.
+	WithoutScaler bool
 	// Log receives progress lines (the long steps report while they run).
 	Log io.Writer
 }
@@ -84,7 +87,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.BinDir == "" {
 		o.BinDir = defaultBinDir(o.Root)
 	}
-	for _, b := range []string{"surge-scaler", "surge-vnode", "bench-worker"} {
+	bins := []string{"surge-vnode", "bench-worker"}
+	if !o.WithoutScaler {
+		bins = append(bins, "surge-scaler")
+	}
+	for _, b := range bins {
 		if st, err := os.Stat(filepath.Join(o.BinDir, b)); err != nil || st.IsDir() {
 			return nil, fmt.Errorf("%s not found in %s: run `make build` first (or pass --bin-dir)", b, o.BinDir)
 		}
@@ -140,8 +147,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err := s.installCRDs(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.startScaler(ctx); err != nil {
-		return nil, err
+	if !o.WithoutScaler {
+		if err := s.StartScaler(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.startVnode(ctx); err != nil {
 		return nil, err

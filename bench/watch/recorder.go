@@ -174,7 +174,7 @@ func (r *Recorder) Progress(now time.Time) Progress {
 	defer r.mu.Unlock()
 	return Progress{
 		Elapsed: now.Sub(r.start), Depth: r.depth, Desired: r.desired,
-		Pods: r.counts.Pods, Running: r.counts.Running, Ready: r.counts.Ready,
+		Pods: r.counts.Pods, Terminating: len(r.live) - r.counts.Pods, Running: r.counts.Running, Ready: r.counts.Ready,
 		Done: len(r.doneIDs), Published: r.published,
 	}
 }

@@ -32,6 +32,9 @@ func TestRecorderPodLifecycle(t *testing.T) {
 	if s := r.Sample(ms(61)); s.Pods != 1 || s.Running != 0 {
 		t.Fatalf("terminating pod still counted: %+v", s)
 	}
+	if p := r.Progress(ms(61)); p.Terminating != 1 || p.Pods != 1 {
+		t.Fatalf("progress = %+v, want 1 terminating", p)
+	}
 	r.ObservePodGone(ms(70), "u1")
 	r.ObservePodGone(ms(71), "u1")                                      // repeat
 	r.ObservePod(ms(72), PodState{Name: "a", UID: "u1", Running: true}) // late event

@@ -95,12 +95,14 @@ type PodState struct {
 
 // Progress is a live summary for a progress display.
 type Progress struct {
-	Elapsed   time.Duration
-	Depth     int
-	Desired   int32
-	Pods      int
-	Running   int
-	Ready     int
-	Done      int
-	Published int
+	Elapsed time.Duration
+	Depth   int
+	Desired int32
+	Pods    int
+	// Terminating counts pods being deleted (deletionTimestamp set, not yet gone).
+	Terminating int
+	Running     int
+	Ready       int
+	Done        int
+	Published   int
 }

@@ -55,8 +55,12 @@ func formatProgress(phase string, p watch.Progress) string {
 	if p.Published > 0 {
 		done = fmt.Sprintf("%d/%d", p.Done, p.Published)
 	}
-	return fmt.Sprintf("[%7.1fs] %-44s queue %5s │ desired %4s │ pods %4d, Running %4d │ done %s",
-		p.Elapsed.Seconds(), phase, depth, desired, p.Pods, p.Running, done)
+	stopping := ""
+	if p.Terminating > 0 {
+		stopping = fmt.Sprintf(", stopping %d", p.Terminating)
+	}
+	return fmt.Sprintf("[%7.1fs] %-44s queue %5s │ desired %4s │ pods %4d, Running %4d%s │ done %s",
+		p.Elapsed.Seconds(), phase, depth, desired, p.Pods, p.Running, stopping, done)
 }
 
 // update is the run's Progress callback.
