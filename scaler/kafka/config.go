@@ -32,6 +32,7 @@ type Config struct {
 	PartitionLimitation                string `surge:"partitionLimitation"`
 	Version                            string `surge:"version"`
 	FullMetadata                       bool   `surge:"fullMetadata,default=true"`
+	MetricName                         string `surge:"metricName,deprecated=ignored: metric names are derived (KEDA removed the key in 2.12)"`
 
 	TLS         string `surge:"tls,from=meta|auth,default=disable,enum=enable|disable"`
 	UnsafeSsl   bool   `surge:"unsafeSsl"`

@@ -45,6 +45,7 @@ type Config struct {
 	IgnoreNullValues    bool              `surge:"ignoreNullValues,default=true"`
 	UnsafeSsl           bool              `surge:"unsafeSsl"`
 	Timeout             time.Duration     `surge:"timeout"`
+	MetricName          string            `surge:"metricName,deprecated=ignored: metric names are derived (KEDA removed the key in 2.12)"`
 
 	AuthModes        []string `surge:"authModes,from=meta|auth,alias=authMode"`
 	BearerToken      string   `surge:"bearerToken,from=auth,secret,alias=token"`

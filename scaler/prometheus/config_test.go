@@ -280,3 +280,12 @@ func TestTLS(t *testing.T) {
 		})
 	}
 }
+
+func TestDeprecatedMetricName(t *testing.T) {
+	var c Config
+	warnings, err := decode.Decode(scaler.TriggerSpec{Type: Type, Name: "old", Metadata: m{
+		"serverAddress": "http://p:9090", "query": "up", "threshold": "1", "metricName": "http_requests_total"}}, &c)
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], `key "metricName" is deprecated: ignored`) {
+		t.Errorf("warnings %q, err %v", warnings, err)
+	}
+}

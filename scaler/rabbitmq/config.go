@@ -43,6 +43,7 @@ type Config struct {
 	QueueLength     float64 `surge:"queueLength,gt=0,deprecated=use mode: QueueLength and value"`
 	QueueName       string  `surge:"queueName,required"`
 	VhostName       string  `surge:"vhostName,from=meta|auth,alias=vHostName"`
+	MetricName      string  `surge:"metricName,deprecated=ignored: metric names are derived (KEDA removed the key in 2.12)"`
 
 	UseRegex              bool          `surge:"useRegex"`
 	Operation             string        `surge:"operation,default=sum,enum=sum|max|avg"`
