@@ -188,17 +188,17 @@ func scalerOps() []op {
 			_, err := c.kube.AppsV1().StatefulSets(appNS).List(ctx, metav1.ListOptions{})
 			return err
 		}},
-		{"record and aggregate a core event", func(ctx context.Context, c clients) error {
-			ev, err := c.kube.CoreV1().Events(appNS).Create(ctx, &corev1.Event{
-				ObjectMeta:     metav1.ObjectMeta{GenerateName: soName + "."},
-				InvolvedObject: corev1.ObjectReference{APIVersion: "surge.dev/v1alpha1", Kind: "ScaledObject", Namespace: appNS, Name: soName},
-				Reason:         "Activated", Message: "rbac check", Type: corev1.EventTypeNormal, Count: 1,
+		{"leader election: record and aggregate a core event next to the Lease", func(ctx context.Context, c clients) error {
+			ev, err := c.kube.CoreV1().Events(saNamespace).Create(ctx, &corev1.Event{
+				ObjectMeta:     metav1.ObjectMeta{GenerateName: "surge-scaler.surge.dev."},
+				InvolvedObject: corev1.ObjectReference{APIVersion: "coordination.k8s.io/v1", Kind: "Lease", Namespace: saNamespace, Name: "surge-scaler.surge.dev"},
+				Reason:         "LeaderElection", Message: "rbac check became leader", Type: corev1.EventTypeNormal, Count: 1,
 				Source: corev1.EventSource{Component: "surge-scaler"},
 			}, metav1.CreateOptions{})
 			if err != nil {
 				return err
 			}
-			_, err = c.kube.CoreV1().Events(appNS).Patch(ctx, ev.Name, types.MergePatchType, []byte(`{"count":2}`), metav1.PatchOptions{})
+			_, err = c.kube.CoreV1().Events(saNamespace).Patch(ctx, ev.Name, types.MergePatchType, []byte(`{"count":2}`), metav1.PatchOptions{})
 			return err
 		}},
 		{"record an events.k8s.io event", func(ctx context.Context, c clients) error {
@@ -280,6 +280,11 @@ func forbiddenOps() []op {
 		{"change the authentication ConfigMap", func(ctx context.Context, c clients) error {
 			_, err := c.kube.CoreV1().ConfigMaps(authCMNS).Patch(ctx, authCMName, types.MergePatchType,
 				[]byte(`{"data":{"x":"y"}}`), metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+			return err
+		}},
+		{"record a core event outside the lease namespace", func(ctx context.Context, c clients) error {
+			_, err := c.kube.CoreV1().Events(appNS).Create(ctx, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "x"},
+				InvolvedObject: corev1.ObjectReference{Namespace: appNS, Name: "x"}}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 			return err
 		}},
 		{"list nodes", func(ctx context.Context, c clients) error {
