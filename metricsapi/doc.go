@@ -28,6 +28,12 @@
 //     to an integer, e.g. 1.5 → "1500m"); values beyond ±MaxInt64/1000 are clamped,
 //     NaN is a 503. The timestamp is the sample's measurement time, never now().
 //
+// Discovery (/apis/external.metrics.k8s.io/v1beta1) lists one placeholder resource,
+// "externalmetrics", as KEDA's metrics server does, not every metric: the HPA never
+// reads discovery, and a list that grows with the store is fetched by the aggregator,
+// kubectl and every controller's discovery client. --metrics-api-list-metric-names
+// lists every name instead.
+//
 // # useCachedMetrics
 //
 // KEDA's triggers[].useCachedMetrics defaults to false, which in KEDA means every HPA

@@ -42,6 +42,9 @@ type Options struct {
 	Kubeconfig string
 	// RefreshTimeout bounds a read-through Refresh for useCachedMetrics: false.
 	RefreshTimeout time.Duration
+	// ListMetricNames makes discovery list every metric name (default: one
+	// placeholder resource, as KEDA does; see Provider.ListAllExternalMetrics).
+	ListMetricNames bool
 	// Clock is the provider's clock (staleness, fallback timestamps). Not a flag.
 	Clock clock.PassiveClock
 }
@@ -73,6 +76,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"namespace of that Service")
 	fs.DurationVar(&o.RefreshTimeout, "metrics-api-refresh-timeout", o.RefreshTimeout,
 		"longest a metrics query waits for a fresh measurement of a trigger with useCachedMetrics: false")
+	fs.BoolVar(&o.ListMetricNames, "metrics-api-list-metric-names", o.ListMetricNames,
+		"list every metric name in API discovery (kubectl get --raw /apis/external.metrics.k8s.io/v1beta1) instead of one placeholder; costly with thousands of metrics")
 }
 
 // Validate checks the options.

@@ -334,17 +334,30 @@ func TestListAllExternalMetrics(t *testing.T) {
 	} {
 		src.Set(k, sample(nil))
 	}
-	got := metricsapi.NewProvider(src, logr.Discard()).ListAllExternalMetrics()
-	want := []string{"m1", "m2"}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i].Metric != want[i] {
-			t.Fatalf("got %v, want %v", got, want)
+	names := func(infos []provider.ExternalMetricInfo) []string {
+		var out []string
+		for _, i := range infos {
+			out = append(out, i.Metric)
 		}
+		return out
 	}
-	if empty := metricsapi.NewProvider(fake.NewSource(nil), logr.Discard()).ListAllExternalMetrics(); len(empty) != 0 {
-		t.Fatalf("empty source listed %v", empty)
+	tests := []struct {
+		name string
+		src  metricsapi.MetricSource
+		list bool
+		want []string
+	}{
+		{"placeholder by default", src, false, []string{metricsapi.DiscoveryResource}},
+		{"placeholder for an empty source", fake.NewSource(nil), false, []string{metricsapi.DiscoveryResource}},
+		{"names deduplicated and sorted", src, true, []string{"m1", "m2"}},
+		{"no names for an empty source", fake.NewSource(nil), true, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := names(metricsapi.NewProvider(tc.src, logr.Discard(), metricsapi.WithListMetricNames(tc.list)).ListAllExternalMetrics())
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

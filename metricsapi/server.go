@@ -50,7 +50,7 @@ func (o *Options) NewServer(src MetricSource, log logr.Logger) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	p := NewProvider(src, log, WithClock(o.Clock), WithRefreshTimeout(o.RefreshTimeout))
+	p := NewProvider(src, log, WithClock(o.Clock), WithRefreshTimeout(o.RefreshTimeout), WithListMetricNames(o.ListMetricNames))
 
 	cfg := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
 	if err := a.SecureServing.ApplyToConfig(&cfg.Config); err != nil {
