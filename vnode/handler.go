@@ -82,6 +82,9 @@ type entry struct {
 	created time.Time   // when Backend.Create succeeded
 	final   bool        // failed by the handler: not tracked any more
 	running bool        // reported Running at least once
+	// lastInst is the instance status the pod status was last computed from
+	// (the tracker's own copy, from a List result it does not share).
+	lastInst *providers.InstanceStatus
 }
 
 var (
@@ -193,6 +196,7 @@ func (h *Handler) UpdatePod(_ context.Context, pod *corev1.Pod) error {
 	status := e.pod.Status
 	e.pod = pod.DeepCopy()
 	e.pod.Status = status
+	e.lastInst = nil // recompute from the new pod on the next pass
 	return nil
 }
 

@@ -114,3 +114,35 @@ func TestDeletedAndFailedStatusesStopVirtualKubelet(t *testing.T) {
 		t.Fatalf("failed status %+v", failed)
 	}
 }
+
+func TestSameInstance(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	base := func() *providers.InstanceStatus {
+		return &providers.InstanceStatus{Ref: providers.InstanceRef{UID: "u"}, Phase: providers.PhaseRunning, CreatedAt: t0, StartedAt: t0,
+			Containers: []providers.ContainerStatus{{Name: "c", State: providers.ContainerRunning, StartedAt: t0, Ready: true}}}
+	}
+	tests := []struct {
+		name string
+		mut  func(*providers.InstanceStatus)
+		same bool
+	}{
+		{"identical", func(*providers.InstanceStatus) {}, true},
+		{"same instant, other location", func(s *providers.InstanceStatus) { s.StartedAt = t0.In(time.FixedZone("x", 3600)) }, true},
+		{"phase", func(s *providers.InstanceStatus) { s.Phase = providers.PhaseFailed }, false},
+		{"ip", func(s *providers.InstanceStatus) { s.IP = "1.2.3.4" }, false},
+		{"restart", func(s *providers.InstanceStatus) { s.Containers[0].RestartCount = 1 }, false},
+		{"ready", func(s *providers.InstanceStatus) { s.Containers[0].Ready = false }, false},
+		{"finished", func(s *providers.InstanceStatus) { s.Containers[0].FinishedAt = t0 }, false},
+		{"container added", func(s *providers.InstanceStatus) { s.Containers = append(s.Containers, providers.ContainerStatus{}) }, false},
+		{"message", func(s *providers.InstanceStatus) { s.Containers[0].Message = "m" }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := base()
+			tc.mut(b)
+			if got := sameInstance(base(), b); got != tc.same {
+				t.Fatalf("sameInstance = %v, want %v", got, tc.same)
+			}
+		})
+	}
+}
