@@ -102,6 +102,9 @@ func TestScalerBinaryAsServiceAccount(t *testing.T) {
 		}
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
+			if len(b) > 16000 {
+				b = append(b[:16000], "\n[... cut]"...)
+			}
 			t.Logf("surge-scaler log:\n%s", b)
 		}
 	}()
@@ -115,7 +118,11 @@ func TestScalerBinaryAsServiceAccount(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, nil
 	}); err != nil {
-		t.Fatalf("surge-scaler not healthy on %s within 60 s: %v", healthz, err)
+		// Ask the Go runtime for its goroutine dump (SIGQUIT) so the log says where
+		// it is stuck; the deferred stop prints the log.
+		_ = cmd.Process.Signal(syscall.SIGQUIT)
+		time.Sleep(2 * time.Second)
+		t.Fatalf("surge-scaler not healthy on %s within 60 s: %v (its goroutine dump is in the log below)", healthz, err)
 	}
 
 	// A target and a ScaledObject with a fake trigger.
