@@ -189,10 +189,17 @@ func BenchmarkLocal100(b *testing.B) {
 	harness.Integration(b)
 	ctx := context.Background()
 	im, _ := local.NewImageMap(map[string]string{workerImage: workerBin})
-	lb, err := local.New(local.Options{Dir: b.TempDir(), Images: im, Capacity: providers.Resources{Pods: 500}})
+	opts := local.Options{Dir: b.TempDir(), Images: im, Capacity: providers.Resources{Pods: 500}}
+	lb, err := local.New(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Deferred first, so it runs last: whatever a failed run left is taken down.
+	defer func() {
+		if err := local.Purge(context.Background(), opts); err != nil {
+			b.Errorf("purge: %v", err)
+		}
+	}()
 	defer lb.Close()
 	rec := &recorder{Backend: lb, at: map[string]time.Time{}}
 	stop := startNode(b, "bench-local", "local", rec)

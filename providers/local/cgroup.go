@@ -159,7 +159,8 @@ func (r *cgroupRoot) create(uid, name string, req, lim providers.ResourceList) (
 	cg := &cgroup{v2: r.mode == CgroupV2}
 	for ctrl, parent := range r.parents {
 		dir := filepath.Join(parent, cgroupName(uid, name))
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		// MkdirAll: an operator may have removed the (empty) parent meanwhile.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create cgroup: %w", err)
 		}
 		cg.dirs = append(cg.dirs, dir)
