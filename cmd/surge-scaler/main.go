@@ -20,7 +20,6 @@ func main() {
 	_ = fs.Parse(os.Args[1:]) // ExitOnError: Parse exits on a bad flag
 	log := klog.NewKlogr().WithName("surge-scaler")
 	ctrl.SetLogger(log)
-	klog.SetLogger(log)
 	if err := app.Run(ctrl.SetupSignalHandler(), o, log); err != nil {
 		log.Error(err, "surge-scaler failed")
 		klog.Flush()
