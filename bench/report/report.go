@@ -109,6 +109,7 @@ const (
 	PhQueueWait       = "message sent → work started"
 	PhWork            = "message work (start → end)"
 	PhEndToEnd        = "message sent → done"
+	PhTerminating     = "pod terminating → gone (scale-in)"
 )
 
 // maxLostIDs bounds LostIDs.
@@ -177,7 +178,7 @@ func Build(in Input) *Report {
 
 	// Pods.
 	podByName := map[string]*watch.PodTimes{}
-	var created, scheduled, started, ready, burstRunning, runningTimes []time.Duration
+	var created, scheduled, started, ready, burstRunning, runningTimes, terminating []time.Duration
 	var firstScheduled, firstRunning time.Time
 	nodes := map[string]bool{}
 	for i := range tl.Pods {
@@ -212,6 +213,9 @@ func Build(in Input) *Report {
 		}
 		if !p.Ready.IsZero() && !p.Running.IsZero() {
 			ready = append(ready, p.Ready.Sub(p.Running))
+		}
+		if !p.Terminating.IsZero() && !p.Gone.IsZero() {
+			terminating = append(terminating, p.Gone.Sub(p.Terminating))
 		}
 	}
 	r.Pods.Nodes = sortedKeys(nodes)
@@ -322,6 +326,7 @@ func Build(in Input) *Report {
 		phase(PhQueueWait, "message", queueWait),
 		phase(PhWork, "message", work),
 		phase(PhEndToEnd, "message", e2e),
+		phase(PhTerminating, "pod", terminating),
 	}
 	return r
 }

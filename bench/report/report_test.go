@@ -77,7 +77,7 @@ func scenario() Input {
 	for i := range 10 {
 		c := 400 + 10*i
 		tl.Pods = append(tl.Pods, watch.PodTimes{Name: fmt.Sprintf("p%d", i), UID: fmt.Sprintf("u%d", i), Node: "vn",
-			Created: at(c), Scheduled: at(c + 20), Running: at(c + 120), Ready: at(c + 125), Gone: at(12000)})
+			Created: at(c), Scheduled: at(c + 20), Running: at(c + 120), Ready: at(c + 125), Terminating: at(11000 + 10*i), Gone: at(12000)})
 	}
 	tl.Pods[10].Failed, tl.Pods[10].Reason = at(900), "ImageNotMapped"
 	for i := range 9 {
@@ -156,6 +156,7 @@ func TestBuild(t *testing.T) {
 		PhBurstFirstStart: {d(640), d(680), d(680)}, // 9 pods with a first message: 600..680
 		PhBurstFirstDone:  {d(890), d(930), d(930)},
 		PhWork:            {d(250), d(250), d(250)},
+		PhTerminating:     {d(950), d(1000), d(1000)}, // gone at 12 s, terminating at 11 s + 10i
 		PhQueueWait:       {d(596), d(600), d(600)}, // start 600+10i - sent i = 600+9i... 9 values 600..672? see below
 	}
 	// queue wait of message i: (600+10i) − i = 600+9i for i in 0..8 → p50 = 636, p95 = max = 672.

@@ -1,11 +1,16 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -303,4 +308,67 @@ func TestKafkaWorker(t *testing.T) {
 	if n := len(rec.Timeline(time.Now()).Records); n != 20 {
 		t.Fatalf("%d records, want 20", n)
 	}
+}
+
+// TestBinaryStopsPromptlyOnSIGTERM runs the bench-worker binary as a pod would (env
+// only) and checks that an idle worker exits 0 within a second or two of SIGTERM,
+// so a scale-in does not wait for the pod's termination grace period.
+func TestBinaryStopsPromptlyOnSIGTERM(t *testing.T) {
+	needRabbit(t)
+	bin := filepath.Join(t.TempDir(), "bench-worker")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/surge-autoscaler/surge/bench/cmd/bench-worker").CombinedOutput(); err != nil {
+		t.Fatalf("build bench-worker: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"AMQP_URL=" + rabbit.AMQPURL, "QUEUE=it-sigterm", "POD_NAME=sig-pod", "WORK_TIME=10ms"}
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), "Consuming") {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("worker did not start consuming:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	began := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, logs.String())
+		}
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("worker still running 10s after SIGTERM:\n%s", logs.String())
+	}
+	if took := time.Since(began); took > 3*time.Second {
+		t.Fatalf("idle worker took %v to stop after SIGTERM", took)
+	}
+	if s := logs.String(); strings.Contains(s, rabbit.Password) {
+		t.Fatalf("the broker password is in the worker's log:\n%s", s)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the child's writer and the test's reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

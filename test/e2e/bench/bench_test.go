@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +104,85 @@ func TestWorkersOnTheVirtualNode(t *testing.T) {
 	}
 	if fi, err := os.Stat(png); err != nil || fi.Size() < 10_000 {
 		t.Fatalf("timeline PNG: %v, %v", fi, err)
+	}
+}
+
+// TestScenariosShort runs every built-in scenario's short form (what CI runs) with
+// surge-scaler: each must complete with no message lost, no pod failed, and every
+// milestone from detection to back-at-zero reached.
+func TestScenariosShort(t *testing.T) {
+	needStack(t)
+	for _, name := range scenarios.Names() {
+		t.Run(name, func(t *testing.T) {
+			s, err := scenarios.Load(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			var log bytes.Buffer
+			res, err := run.Run(ctx, run.Options{
+				Scenario: s, Short: true, Kube: st.Kube, AMQPURL: st.AMQPURL, Log: &log, Logger: klog.Background(),
+				Settings: report.Settings{Cluster: "embedded", Backend: "local", StartDelay: "off", HPASyncPeriod: "1s"},
+			})
+			t.Logf("run log:\n%s", log.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var table bytes.Buffer
+			_ = res.Report.WriteTable(&table)
+			t.Logf("report:\n%s", table.String())
+			if res.Err != nil {
+				t.Fatalf("run: %v", res.Err)
+			}
+			r := res.Report
+			if !r.Integrity.OK || r.Integrity.Lost != 0 || r.Integrity.Processed != r.Integrity.Published {
+				t.Fatalf("integrity = %+v", r.Integrity)
+			}
+			if r.Pods.Failed != 0 || r.Pods.New == 0 {
+				t.Fatalf("pods = %+v", r.Pods)
+			}
+			for _, m := range []string{report.MsDetected, report.MsFirstRunning, report.MsFirstDone, report.MsDrained,
+				report.MsScaledToZero, report.MsPodsGone} {
+				if !r.Milestone(m).Reached {
+					t.Errorf("milestone %q not reached", m)
+				}
+			}
+			if !r.Settings.BurstStart || r.Settings.PollingInterval != time.Second {
+				t.Errorf("settings not read from the ScaledObject: %+v", r.Settings)
+			}
+		})
+	}
+}
+
+// TestCLIAgainstAnExistingSetup runs the surge binary the way a user points it at
+// their own cluster and broker (here: this package's stack) and checks its outputs.
+func TestCLIAgainstAnExistingSetup(t *testing.T) {
+	needStack(t)
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "surge"), "bench", "burst", "--short",
+		"--kubeconfig", st.Cluster.Kubeconfig, "--amqp-url", st.AMQPURL, "--namespace", "bench-cli",
+		"--cluster-hpa-sync-period", "1s", "--cluster-backend", "local", "--out", out)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	t.Logf("stderr:\n%s\nstdout:\n%s", stderr.String(), stdout.String())
+	if err != nil {
+		t.Fatalf("surge bench: %v", err)
+	}
+	for _, want := range []string{"lost 0 [OK]", "pollingInterval 1s", "HPA sync period 1s", "backend local", "timeline: "} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q", want)
+		}
+	}
+	if strings.Contains(stdout.String()+stderr.String(), st.Rabbit.Password) {
+		t.Error("the broker password appears in the output")
+	}
+	for _, f := range []string{"timeline.png", "report.json", "report.txt"} {
+		if fi, err := os.Stat(filepath.Join(out, "burst-short", f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }

@@ -39,22 +39,25 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if binDir, err = os.MkdirTemp("", "surge-bench-e2e-bin-"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(binDir)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	if setup = build(ctx); setup == nil {
-		// One stack (control plane, RabbitMQ, surge-vnode) for the package; the
-		// scaler joins when it is built.
-		st, setup = stack.Start(ctx, stack.Options{Root: root, BinDir: binDir, WithoutScaler: true, Log: os.Stderr})
+	if binDir = os.Getenv("SURGE_BENCH_BIN_DIR"); binDir != "" {
+		// Test aid: prebuilt surge, surge-scaler, surge-vnode and bench-worker.
+		fmt.Fprintf(os.Stderr, "bench e2e: using the binaries in %s\n", binDir)
+	} else {
+		if binDir, err = os.MkdirTemp("", "surge-bench-e2e-bin-"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(binDir)
+		setup = build(ctx)
+	}
+	if setup == nil {
+		// One stack for the package: control plane, RabbitMQ, surge-vnode and
+		// surge-scaler (the manual test has no ScaledObject, so the scaler stays idle).
+		st, setup = stack.Start(ctx, stack.Options{Root: root, BinDir: binDir, Log: os.Stderr})
 		if setup == nil {
 			defer st.Stop()
-			if haveScaler() {
-				setup = st.StartScaler(ctx)
-			}
 		}
 	}
 	return m.Run()
@@ -72,11 +75,10 @@ func needStack(t *testing.T) {
 // build compiles the binaries the stack runs into binDir.
 func build(ctx context.Context) error {
 	pkgs := map[string]string{
+		"surge":        "./cmd/surge",
+		"surge-scaler": "./cmd/surge-scaler",
 		"surge-vnode":  "./cmd/surge-vnode",
 		"bench-worker": "./bench/cmd/bench-worker",
-	}
-	if _, err := os.Stat(filepath.Join(root, "cmd", "surge-scaler")); err == nil {
-		pkgs["surge-scaler"] = "./cmd/surge-scaler"
 	}
 	for name, pkg := range pkgs {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(binDir, name), pkg)
@@ -86,9 +88,4 @@ func build(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func haveScaler() bool {
-	_, err := os.Stat(filepath.Join(binDir, "surge-scaler"))
-	return err == nil
 }
