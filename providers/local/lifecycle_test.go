@@ -194,9 +194,11 @@ func TestGracePeriodThenKill(t *testing.T) {
 		grace      time.Duration
 		minT, maxT time.Duration
 	}{
-		{name: "exits on SIGTERM", args: []string{"grace-marker-1"}, grace: 5 * time.Second, maxT: 2 * time.Second},
-		{name: "slow SIGTERM handler within grace", args: []string{"-term-delay=500ms", "grace-marker-2"}, grace: 5 * time.Second,
-			minT: 400 * time.Millisecond, maxT: 3 * time.Second},
+		// Upper bounds stay below the grace period (so SIGKILL was not needed) with
+		// room for a loaded CI machine.
+		{name: "exits on SIGTERM", args: []string{"grace-marker-1"}, grace: 10 * time.Second, maxT: 6 * time.Second},
+		{name: "slow SIGTERM handler within grace", args: []string{"-term-delay=500ms", "grace-marker-2"}, grace: 10 * time.Second,
+			minT: 400 * time.Millisecond, maxT: 6 * time.Second},
 		{name: "ignores SIGTERM until SIGKILL", args: []string{"-ignore-term", "grace-marker-3"}, grace: 700 * time.Millisecond,
 			minT: 650 * time.Millisecond, maxT: 4 * time.Second},
 	}
