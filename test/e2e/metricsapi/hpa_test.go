@@ -89,13 +89,15 @@ func TestHPAFollowsTheSource(t *testing.T) {
 		t.Helper()
 		start := time.Now()
 		var got int32
+		var lastErr error
 		err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
-			var err error
-			got, err = replicas(ctx)
-			return err == nil && got == want, nil
+			got, lastErr = replicas(ctx)
+			return lastErr == nil && got == want, nil
 		})
 		if err != nil {
-			t.Fatalf("%s: Deployment at %d replicas, want %d: %v", step, got, want, err)
+			h, herr := kc.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(context.Background(), hpa.Name, metav1.GetOptions{})
+			t.Fatalf("%s: Deployment at %d replicas (last error %v), want %d: %v\nHPA status: %+v (%v)",
+				step, got, lastErr, want, err, hpaStatus(h), herr)
 		}
 		took := time.Since(start)
 		t.Logf("%s: value served -> Deployment spec.replicas %d in %s (HPA sync 1s)", step, want, took.Round(time.Millisecond))
@@ -133,6 +135,17 @@ func TestHPAFollowsTheSource(t *testing.T) {
 	set(30)
 	reactions = append(reactions, waitReplicas("recovered value 30", 3))
 	t.Logf("HPA reaction times (value served -> spec.replicas changed, HPA sync 1s): %v", reactions)
+}
+
+func hpaStatus(h *autoscalingv2.HorizontalPodAutoscaler) string {
+	if h == nil {
+		return "<none>"
+	}
+	out := fmt.Sprintf("current %d desired %d metrics %+v", h.Status.CurrentReplicas, h.Status.DesiredReplicas, h.Status.CurrentMetrics)
+	for _, c := range h.Status.Conditions {
+		out += fmt.Sprintf("; %s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
+	}
+	return out
 }
 
 func fastRules() *autoscalingv2.HPAScalingRules {
