@@ -96,6 +96,7 @@ const (
 	MsFirstRunning    = "burst → first pod Running"
 	MsFirstDone       = "burst → first message done"
 	MsAllRunning      = "burst → peak replicas all Running"
+	MsPeakRunning     = "burst → peak pods Running"
 	MsDrained         = "burst → queue drained (all done)"
 	MsScaledToZero    = "burst → desired back to start"
 	MsPodsGone        = "burst → all pods gone"
@@ -270,8 +271,11 @@ func Build(in Input) *Report {
 		}
 	}
 	r.Pods.PeakDesired = int(peak)
+	var peakRunningAt time.Time
 	for _, s := range tl.Samples {
-		r.Pods.PeakRunning = max(r.Pods.PeakRunning, s.Running)
+		if s.Running > r.Pods.PeakRunning && s.At.After(t0) {
+			r.Pods.PeakRunning, peakRunningAt = s.Running, s.At
+		}
 	}
 	var allRunning time.Time
 	slices.Sort(runningTimes)
@@ -308,6 +312,7 @@ func Build(in Input) *Report {
 		ms(MsFirstRunning, firstRunning, 0),
 		ms(MsFirstDone, firstDoneAny, 0),
 		ms(MsAllRunning, allRunning, int(peak)),
+		ms(MsPeakRunning, peakRunningAt, r.Pods.PeakRunning),
 		ms(MsDrained, drained, r.Integrity.Processed),
 		ms(MsScaledToZero, backAt, int(baseline)),
 		ms(MsPodsGone, podsGone, 0),

@@ -134,6 +134,7 @@ func TestBuild(t *testing.T) {
 		MsFirstRunning:   d(520),
 		MsFirstDone:      d(850),
 		MsAllRunning:     d(610), // the 10th pod: created 490, Running 610
+		MsPeakRunning:    d(700), // the first 100 ms sample with 10 Running
 		MsDrained:        d(930), // r-8 ends 680+250; r-9 is lost
 		MsScaledToZero:   d(10000),
 		MsPodsGone:       d(12000),
@@ -182,6 +183,9 @@ func TestBuildNothingHappened(t *testing.T) {
 	in := scenario()
 	in.Timeline.Desired = []watch.Change{{At: at(-1000), Value: 0}}
 	in.Timeline.Pods, in.Timeline.Records = nil, nil
+	for i := range in.Timeline.Samples {
+		in.Timeline.Samples[i].Pods, in.Timeline.Samples[i].Running = 0, 0
+	}
 	r := Build(in)
 	for _, m := range r.Milestones {
 		if m.Reached && m.Name != MsPublished {
