@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
+	corev1informers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -96,69 +97,92 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ctx = vklog.WithLogger(ctx, VKLogger(cfg.Log.WithName("virtual-kubelet")))
-	log := cfg.Log
+	r, err := build(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer r.broadcaster.Shutdown()
+	return r.run(ctx, cancel)
+}
 
+// runner is a built virtual node, ready to run.
+type runner struct {
+	cfg         Config
+	h           *Handler
+	api         *KubeletAPI
+	np          *NodeProvider
+	nc          *node.NodeController
+	pc          *node.PodController
+	podFactory  informers.SharedInformerFactory
+	broadcaster record.EventBroadcaster
+}
+
+// build creates the node object, informers, event recorder, handler, kubelet API
+// and virtual-kubelet's controllers.
+func build(ctx context.Context, cfg Config) (*runner, error) {
 	capacity, err := cfg.Backend.Capacity(ctx)
 	if err != nil {
-		return fmt.Errorf("vnode: backend capacity: %w", err)
+		return nil, fmt.Errorf("vnode: backend capacity: %w", err)
 	}
 	nodeObj := NewNode(NodeConfig{Name: cfg.NodeName, Provider: cfg.Provider, IP: cfg.NodeIP, Labels: cfg.Labels}, capacity)
-
-	podFactory := informers.NewSharedInformerFactoryWithOptions(cfg.Client, time.Minute,
+	r := &runner{cfg: cfg}
+	r.podFactory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, time.Minute,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
 		}))
-	podInformer := podFactory.Core().V1().Pods()
-	// virtual-kubelet's pod controller insists on these informers for its own env
-	// resolution, which we skip (SkipDownwardAPIResolution: ResolveEnv does it with
-	// Secret marking and no cluster-wide Secret cache). They are never started.
-	idle := informers.NewSharedInformerFactory(cfg.Client, 0)
+	podInformer := r.podFactory.Core().V1().Pods()
+	r.broadcaster = record.NewBroadcaster(record.WithContext(ctx))
+	r.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cfg.Client.CoreV1().Events("")})
+	recorder := r.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "surge-vnode", Host: cfg.NodeName})
 
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cfg.Client.CoreV1().Events("")})
-	defer broadcaster.Shutdown()
-	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "surge-vnode", Host: cfg.NodeName})
-
-	h, err := NewHandler(HandlerConfig{
+	r.h, err = NewHandler(HandlerConfig{
 		Backend: cfg.Backend, Provider: cfg.Provider, NodeIP: cfg.NodeIP, PodIPIsNodeIP: cfg.PodIPIsNodeIP,
 		Allocatable: nodeObj.Status.Allocatable, Objects: ClientObjects{Client: cfg.Client},
 		Pods: podInformer.Lister(), PodsSynced: podInformer.Informer().HasSynced,
-		Recorder: recorder, Log: log.WithName("handler"), Registerer: cfg.Registerer,
-		RemovePod: func(ctx context.Context, ns, name string, uid types.UID) error {
-			err := cfg.Client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{
-				GracePeriodSeconds: ptr.To[int64](0), Preconditions: metav1.NewUIDPreconditions(string(uid))})
-			if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-				return nil
-			}
-			return err
-		},
+		Recorder: recorder, Log: cfg.Log.WithName("handler"), Registerer: cfg.Registerer,
+		RemovePod: ClientObjects{Client: cfg.Client}.RemovePod,
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		r.api, err = NewKubeletAPI(cfg.API, r.h, cfg.Backend, cfg.NodeName, cfg.NodeIP, cfg.Log.WithName("kubelet-api"))
 	}
-	api, err := NewKubeletAPI(cfg.API, h, cfg.Backend, cfg.NodeName, cfg.NodeIP, log.WithName("kubelet-api"))
 	if err != nil {
-		return err
+		r.broadcaster.Shutdown()
+		return nil, err
 	}
-	nodeObj.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(api.Port())
+	nodeObj.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(r.api.Port())
+	if err := r.controllers(nodeObj, podInformer, recorder); err != nil {
+		r.broadcaster.Shutdown()
+		_ = r.api.ln.Close()
+		return nil, err
+	}
+	return r, nil
+}
 
-	np := NewNodeProvider(cfg.Backend, nodeObj, time.Minute, log.WithName("node"))
+// controllers creates virtual-kubelet's node and pod controllers.
+func (r *runner) controllers(nodeObj *corev1.Node, podInformer corev1informers.PodInformer, recorder record.EventRecorder) error {
+	cfg := r.cfg
+	r.np = NewNodeProvider(cfg.Backend, nodeObj, time.Minute, cfg.Log.WithName("node"))
 	nodes := cfg.Client.CoreV1().Nodes()
-	nc, err := node.NewNodeController(np, nodeObj, nodes,
+	var err error
+	r.nc, err = node.NewNodeController(r.np, nodeObj, nodes,
 		node.WithNodeEnableLeaseV1(cfg.Client.CoordinationV1().Leases(corev1.NamespaceNodeLease), cfg.LeaseDuration),
 		node.WithNodeStatusUpdateErrorHandler(func(ctx context.Context, err error) error {
 			if !apierrors.IsNotFound(err) {
 				return err
 			}
-			log.Info("node object was deleted; registering it again", "node", cfg.NodeName)
+			cfg.Log.Info("node object was deleted; registering it again", "node", cfg.NodeName)
 			_, cerr := nodes.Create(ctx, nodeObj.DeepCopy(), metav1.CreateOptions{})
 			return cerr
 		}))
 	if err != nil {
 		return fmt.Errorf("vnode: node controller: %w", err)
 	}
-	pc, err := node.NewPodController(node.PodControllerConfig{
-		PodClient: cfg.Client.CoreV1(), PodInformer: podInformer, EventRecorder: recorder, Provider: h,
+	// virtual-kubelet's pod controller insists on these informers for its own env
+	// resolution, which we skip (SkipDownwardAPIResolution: ResolveEnv does it with
+	// Secret marking and no cluster-wide Secret cache). They are never started.
+	idle := informers.NewSharedInformerFactory(cfg.Client, 0)
+	r.pc, err = node.NewPodController(node.PodControllerConfig{
+		PodClient: cfg.Client.CoreV1(), PodInformer: podInformer, EventRecorder: recorder, Provider: r.h,
 		ConfigMapInformer: idle.Core().V1().ConfigMaps(), SecretInformer: idle.Core().V1().Secrets(),
 		ServiceInformer: idle.Core().V1().Services(), SkipDownwardAPIResolution: true,
 		SyncPodsFromKubernetesRateLimiter:    queueLimiter(cfg.QueueQPS),
@@ -168,55 +192,73 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("vnode: pod controller: %w", err)
 	}
+	return nil
+}
 
+// run registers the node, then runs the pod controller, tracker, capacity
+// refresh and kubelet API until ctx ends or one of them fails.
+func (r *runner) run(ctx context.Context, cancel context.CancelFunc) error {
+	log := r.cfg.Log
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
-	wg.Go(func() {
-		if err := nc.Run(ctx); err != nil {
-			errc <- fmt.Errorf("vnode: node controller: %w", err)
+	errc := make(chan error, 4)
+	fail := func(what string) func(error) {
+		return func(err error) {
+			if err != nil {
+				errc <- fmt.Errorf("vnode: %s: %w", what, err)
+			}
 		}
-	})
+	}
+	served := false
+	defer func() {
+		cancel()
+		if !served {
+			_ = r.api.ln.Close()
+		}
+		wg.Wait()
+		r.podFactory.Shutdown()
+	}()
+	wg.Go(func() { fail("node controller")(r.nc.Run(ctx)) })
 	select {
-	case <-nc.Ready():
-	case <-nc.Done():
-		wg.Wait()
-		return <-errc
+	case <-r.nc.Ready():
+	case <-r.nc.Done():
+		return firstError(errc, errors.New("vnode: node controller stopped before the node was registered"))
 	case <-ctx.Done():
-		wg.Wait()
 		return nil
 	}
-	log.Info("node registered", "node", cfg.NodeName, "provider", cfg.Provider, "kubeletPort", api.Port())
-	podFactory.Start(ctx.Done())
-	wg.Go(func() {
-		if err := pc.Run(ctx, cfg.PodSyncWorkers); err != nil {
-			errc <- fmt.Errorf("vnode: pod controller: %w", err)
-		}
-	})
-	wg.Go(func() { h.RunTracker(ctx, cfg.SyncInterval) })
-	wg.Go(func() { np.Run(ctx) })
-	wg.Go(func() {
-		if err := api.Serve(ctx); err != nil {
-			errc <- err
-		}
-	})
+	log.Info("node registered", "node", r.cfg.NodeName, "provider", r.cfg.Provider, "kubeletPort", r.api.Port())
+	r.podFactory.Start(ctx.Done())
+	wg.Go(func() { fail("pod controller")(r.pc.Run(ctx, r.cfg.PodSyncWorkers)) })
+	wg.Go(func() { r.h.RunTracker(ctx, r.cfg.SyncInterval) })
+	wg.Go(func() { r.np.Run(ctx) })
+	served = true
+	wg.Go(func() { fail("kubelet API")(r.api.Serve(ctx)) })
 	select {
-	case <-pc.Ready():
-		log.Info("pods syncing", "node", cfg.NodeName)
-		if cfg.OnReady != nil {
-			cfg.OnReady(h)
+	case <-r.pc.Ready():
+		log.Info("pods syncing", "node", r.cfg.NodeName)
+		if r.cfg.OnReady != nil {
+			r.cfg.OnReady(r.h)
 		}
-	case <-pc.Done():
+	case err := <-errc:
+		return err
 	case <-ctx.Done():
+		return nil
 	}
-	var runErr error
 	select {
 	case <-ctx.Done():
-	case runErr = <-errc:
+		return nil
+	case err := <-errc:
+		return err
 	}
-	cancel()
-	wg.Wait()
-	podFactory.Shutdown()
-	return runErr
+}
+
+// firstError returns an error already sent on errc, or fallback.
+func firstError(errc <-chan error, fallback error) error {
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(100 * time.Millisecond):
+		return fallback
+	}
 }
 
 // queueLimiter is virtual-kubelet's default rate limiter (per-item exponential
@@ -234,6 +276,17 @@ type ClientObjects struct{ Client kubernetes.Interface }
 // Secret GETs a Secret.
 func (c ClientObjects) Secret(ctx context.Context, ns, name string) (*corev1.Secret, error) {
 	return c.Client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+}
+
+// RemovePod deletes a pod with grace period 0 and a UID precondition; a pod
+// already gone or recreated under the same name is not an error.
+func (c ClientObjects) RemovePod(ctx context.Context, ns, name string, uid types.UID) error {
+	err := c.Client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{
+		GracePeriodSeconds: ptr.To[int64](0), Preconditions: metav1.NewUIDPreconditions(string(uid))})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
 }
 
 // ConfigMap GETs a ConfigMap.
