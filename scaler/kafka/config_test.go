@@ -59,6 +59,11 @@ var kedaDocExamples = []struct {
 	{name: "aws msk iam", typ: "apache-kafka", meta: m{"bootstrapServers": "localhost:9092", "consumerGroup": "my-group", "topic": "test-topic",
 		"awsRegion": "us-east-1", "lagThreshold": "50", "offsetResetPolicy": "latest"},
 		auth: m{"sasl": "oauthbearer", "saslTokenProvider": "aws_msk_iam", "tls": "enable", "awsAccessKeyID": "id", "awsSecretAccessKey": "s"}, unsupported: "awsRegion"},
+	{name: "apache-kafka aws msk iam", typ: "apache-kafka", meta: m{"bootstrapServers": "localhost:9092", "consumerGroup": "my-group", "topic": "test-topic",
+		"lagThreshold": "50", "offsetResetPolicy": "latest"},
+		auth: m{"sasl": "aws_msk_iam", "tls": "enable", "awsAccessKeyID": "id", "awsSecretAccessKey": "s"}, unsupported: "sasl"},
+	{name: "apache-kafka no sasl or tls", typ: "apache-kafka", meta: m{"bootstrapServers": "localhost:9092", "consumerGroup": "my-group",
+		"topic": "test-topic", "lagThreshold": "50", "offsetResetPolicy": "latest"}, threshold: 50},
 }
 
 func TestKEDADocExamples(t *testing.T) {

@@ -289,3 +289,29 @@ func TestDeprecatedMetricName(t *testing.T) {
 		t.Errorf("warnings %q, err %v", warnings, err)
 	}
 }
+
+// TestTimeout checks the timeout key bounds a query when the caller sets no deadline.
+func TestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	b := NewBuilder()
+	defer b.Close()
+	tr, err := b.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: m{
+		"serverAddress": srv.URL, "query": "up", "threshold": "1", "timeout": "200"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Scaler.Close()
+	start := time.Now()
+	_, err = tr.Scaler.Measure(context.Background())
+	if took := time.Since(start); err == nil || took > 2*time.Second {
+		t.Errorf("Measure = %v after %v; want a timeout after about 200ms", err, took)
+	}
+}

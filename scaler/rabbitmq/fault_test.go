@@ -81,6 +81,12 @@ func TestBrokerFaults(t *testing.T) {
 				t.Logf("%s while frozen: %v", name, err)
 			}
 		}
+		// The timeout key bounds Measure when the caller sets no deadline.
+		withTimeout := build(t, p, m{"host": r.AMQPURL, "queueName": "fault", "timeout": "300"}, nil)
+		start := time.Now()
+		if _, err := withTimeout.Measure(context.Background()); err == nil || time.Since(start) > 1500*time.Millisecond {
+			t.Errorf("timeout 300ms: Measure = %v after %v", err, time.Since(start))
+		}
 		// An RPC unanswered for `unresponsive` closes the shared connection.
 		deadline := time.Now().Add(unresponsive + 3*time.Second)
 		for p.Stats().AMQPConnections != 0 && time.Now().Before(deadline) {
