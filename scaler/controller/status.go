@@ -100,7 +100,9 @@ func computeStatus(cur v1alpha1.ScaledObjectStatus, s snapshot, now time.Time, r
 
 	// Ready.
 	switch {
-	case s.decided && s.decision.Health == activation.Failing && !s.decision.Fallback:
+	case s.decided && s.decision.Health == activation.Failing && s.decision.Fallback:
+		set(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonTriggerError, "every trigger fails to measure; fallback applies; see the events")
+	case s.decided && s.decision.Health == activation.Failing:
 		set(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonTriggerError, "every trigger fails to measure; see the events")
 	case s.decided && s.decision.Health != activation.Healthy:
 		set(v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonPartialTriggerError, "some triggers fail to measure; see the events")
