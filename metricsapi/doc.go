@@ -64,7 +64,9 @@
 // in-cluster config or Options.Kubeconfig): client certificates against the cluster's
 // client CA, requests proxied by the aggregator against the front-proxy (requestheader)
 // CA and allowed names read from kube-system/extension-apiserver-authentication, and
-// every request authorised by a SubjectAccessReview. Its identity therefore needs the
+// every request authorised by a SubjectAccessReview (allowed decisions cached for one
+// minute rather than the library's 10 s, so that an HPA syncing every 15 s hits the
+// cache; see DefaultAuthorizedCacheTTL). Its identity therefore needs the
 // ClusterRole system:auth-delegator and, in kube-system, the Role
 // extension-apiserver-authentication-reader.
 package metricsapi

@@ -20,6 +20,10 @@ const (
 	// <service>.<namespace>.svc, which the aggregator verifies.
 	DefaultServiceName      = "surge-metrics-api"
 	DefaultServiceNamespace = "surge-system"
+	// DefaultAuthorizedCacheTTL is how long an allowed authorisation decision is
+	// cached (--authorization-webhook-cache-authorized-ttl): longer than the HPA's
+	// sync period, so a revoked reader can read metric values for up to this long.
+	DefaultAuthorizedCacheTTL = time.Minute
 	// serverName names the API server in its logs and OpenAPI info.
 	serverName = "surge-metrics-api"
 )
@@ -58,6 +62,12 @@ func NewOptions() *Options {
 	// The library defaults to a relative directory; we keep a generated pair in
 	// memory unless --cert-dir asks for files.
 	a.SecureServing.ServerCert.CertDirectory = ""
+	// Every metric is its own authorisation decision (the resource is the metric
+	// name), and the HPA asks for each one once per sync (15 s upstream): with the
+	// library's 10 s cache every query costs a SubjectAccessReview round trip to the
+	// kube-apiserver (p50 4.6 ms vs 0.5 ms cached, bench/metricsapi). Allowed
+	// decisions are cached for DefaultAuthorizedCacheTTL instead; denials stay 10 s.
+	a.Authorization.AllowCacheTTL = DefaultAuthorizedCacheTTL
 	return &Options{
 		Adapter:          a,
 		ServiceName:      DefaultServiceName,

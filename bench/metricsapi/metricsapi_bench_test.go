@@ -145,12 +145,23 @@ func BenchmarkProviderGet(b *testing.B) {
 }
 
 // BenchmarkGetDirect GETs metrics from the server itself over TLS, as a user with
-// the HPA's RBAC presenting a client certificate: authentication against the
-// cluster's client CA and a (cached) SubjectAccessReview on every request.
+// the HPA's RBAC presenting a client certificate (authenticated against the
+// cluster's client CA). Sub-benchmarks: cold, each GET a metric not asked for before
+// (a SubjectAccessReview round trip to the kube-apiserver each); warm, round robin
+// over 1,000 metrics whose decisions are cached (the HPA's steady state with the
+// 1-minute authorised-decision cache).
 func BenchmarkGetDirect(b *testing.B) {
-	setup(b)
-	c, base := directClient(b)
-	run(b, func(path string) error { return httpGet(c, base+path) })
+	for _, tc := range []struct {
+		name     string
+		distinct int
+		warm     bool
+	}{{"cold", nMetrics, false}, {"warm-1000", 1000, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			setup(b)
+			c, base := directClient(b)
+			run(b, tc.distinct, tc.warm, func(path string) error { return httpGet(c, base+path) })
+		})
+	}
 }
 
 // directClient is an HTTPS client for the server, authenticating as the reader with
@@ -189,64 +200,80 @@ func httpGet(c *http.Client, url string) error {
 	return nil
 }
 
-// BenchmarkGetDirectOneMetric GETs the same metric over and over: the server's
-// authorisation cache (10 s) answers, so this is the server's own cost over TLS,
-// without the SubjectAccessReview each of 5,000 distinct metrics costs.
-func BenchmarkGetDirectOneMetric(b *testing.B) {
-	setup(b)
-	c, base := directClient(b)
-	k := key(42)
-	path := metricsapie2e.MetricPath(k.Namespace, k.Name)
-	run(b, func(string) error { return httpGet(c, base+path) })
-}
-
 // BenchmarkDiscoveryDirect GETs the group-version's resource list from the server:
 // what the aggregator's discovery and kubectl fetch, one entry per metric name.
 func BenchmarkDiscoveryDirect(b *testing.B) {
 	setup(b)
 	c, base := directClient(b)
 	path := "/apis/external.metrics.k8s.io/v1beta1"
-	run(b, func(string) error { return httpGet(c, base+path) })
+	run(b, 1, false, func(string) error { return httpGet(c, base+path) })
 }
 
 // BenchmarkGetThroughAggregator GETs metrics through the kube-apiserver as the same
-// user: the apiserver authenticates and authorises, then proxies with its
-// front-proxy certificate; the server trusts the forwarded identity and authorises it
-// (cached SubjectAccessReview). This is the HPA's path.
+// user (cold ones not yet asked for directly either), the HPA's path: the apiserver authenticates and authorises, then proxies with
+// its front-proxy certificate; the server trusts the forwarded identity and authorises
+// it again. Sub-benchmarks as in BenchmarkGetDirect.
 func BenchmarkGetThroughAggregator(b *testing.B) {
-	setup(b)
-	cfg, err := cluster.ClientConfig(reader)
-	if err != nil {
-		b.Fatal(err)
+	for _, tc := range []struct {
+		name     string
+		distinct int
+		warm     bool
+	}{{"cold", nMetrics, false}, {"warm-1000", 1000, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			setup(b)
+			cfg, err := cluster.ClientConfig(reader)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg.QPS, cfg.Burst = -1, 0 // no client-side throttle: measure the server path
+			hc, err := rest.HTTPClientFor(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			base := strings.TrimSuffix(cfg.Host, "/")
+			run(b, tc.distinct, tc.warm, func(path string) error { return httpGet(hc, base+path) })
+		})
 	}
-	cfg.QPS, cfg.Burst = -1, 0 // no client-side throttle: measure the server path
-	hc, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	base := strings.TrimSuffix(cfg.Host, "/")
-	run(b, func(path string) error { return httpGet(hc, base+path) })
 }
 
-// run GETs metric after metric (round robin over all 5,000, with the HPA's label
-// selector) and reports latency percentiles and RSS.
-func run(b *testing.B, get func(path string) error) {
+// coldCursor is the next metric no benchmark has asked for yet: cold GETs consume
+// metrics across benchmark runs (-count), so a metric is cold at most once per
+// process (after 5,000 cold GETs they wrap around and may be cached).
+var coldCursor int
+
+// run GETs metrics with the HPA's label selector and reports latency percentiles and
+// RSS. warm: round robin over the first `distinct` metrics after GETting each once,
+// so the server's authorisation cache holds every decision (the HPA's steady state).
+// Cold: each GET (after 50 that warm the connections) is a metric not asked for
+// before, so each is a new authorisation decision.
+func run(b *testing.B, distinct int, warm bool, get func(path string) error) {
 	b.Helper()
-	paths := make([]string, nMetrics)
-	for i := range paths {
-		k := key(i)
-		paths[i] = metricsapie2e.MetricPath(k.Namespace, k.Name) + "?labelSelector=scaledobject.surge.dev%2Fname%3D" + k.Name
+	path := func(i int) string {
+		k := key(i % nMetrics)
+		return metricsapie2e.MetricPath(k.Namespace, k.Name) + "?labelSelector=scaledobject.surge.dev%2Fname%3D" + k.Name
 	}
-	for i := range 50 { // warm connections and the authorisation cache
-		if err := get(paths[i]); err != nil {
-			b.Fatalf("warm-up GET %s: %v", paths[i], err)
+	next := func(i int) string {
+		if warm {
+			return path(i % distinct)
+		}
+		coldCursor++
+		return path(coldCursor - 1)
+	}
+	n := 50
+	if warm {
+		n = distinct
+	}
+	for i := range n {
+		if err := get(next(i)); err != nil {
+			b.Fatalf("warm-up GET: %v", err)
 		}
 	}
 	b.ReportAllocs()
 	lat := make([]time.Duration, 0, 4096)
 	for i := 0; b.Loop(); i++ {
+		p := next(i)
 		start := time.Now()
-		if err := get(paths[i%nMetrics]); err != nil {
+		if err := get(p); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(start))
