@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/surge-autoscaler/surge/providers"
@@ -320,12 +321,16 @@ func firstBound(pt *podTimes) time.Time {
 
 func scaleTo(ctx context.Context, b *testing.B, name string, n int32) {
 	deps := cluster.Client.AppsV1().Deployments("default")
-	s, err := deps.GetScale(ctx, name, metav1.GetOptions{})
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := deps.GetScale(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		s.Spec.Replicas = n
+		_, err = deps.UpdateScale(ctx, name, s, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		b.Fatal(err)
-	}
-	s.Spec.Replicas = n
-	if _, err := deps.UpdateScale(ctx, name, s, metav1.UpdateOptions{}); err != nil {
 		b.Fatal(err)
 	}
 }
