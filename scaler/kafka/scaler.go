@@ -72,7 +72,9 @@ func (s *Scaler) snapshot(ctx context.Context) (snapshot, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		offsets, offErr = s.listOffsets(ctx, parts)
+		// The log start matters only to partitions without a commit under earliest.
+		firstToo := s.cfg.OffsetResetPolicy == "earliest" && !s.cfg.ScaleToZeroOnInvalidOffset
+		offsets, offErr = s.listOffsets(ctx, parts, firstToo)
 	}()
 	committed, fetchErr = s.fetchCommitted(ctx, parts)
 	wg.Wait()
@@ -166,27 +168,6 @@ func (s *Scaler) fetchCommitted(ctx context.Context, parts map[string][]int) (ma
 		for _, p := range ps {
 			if p.Error != nil {
 				return nil, fmt.Errorf("offset fetch topic %q partition %d: %w", t, p.Partition, p.Error)
-			}
-		}
-	}
-	return res.Topics, nil
-}
-
-func (s *Scaler) listOffsets(ctx context.Context, parts map[string][]int) (map[string][]kafkago.PartitionOffsets, error) {
-	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
-	for t, ids := range parts {
-		for _, id := range ids {
-			req.Topics[t] = append(req.Topics[t], kafkago.FirstOffsetOf(id), kafkago.LastOffsetOf(id))
-		}
-	}
-	res, err := s.client.ListOffsets(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	for t, ps := range res.Topics {
-		for _, p := range ps {
-			if p.Error != nil {
-				return nil, fmt.Errorf("list offsets topic %q partition %d: %w", t, p.Partition, p.Error)
 			}
 		}
 	}
