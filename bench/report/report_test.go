@@ -158,7 +158,7 @@ func TestBuild(t *testing.T) {
 		PhBurstFirstDone:  {d(890), d(930), d(930)},
 		PhWork:            {d(250), d(250), d(250)},
 		PhTerminating:     {d(950), d(1000), d(1000)}, // gone at 12 s, terminating at 11 s + 10i
-		PhQueueWait:       {d(596), d(600), d(600)}, // start 600+10i - sent i = 600+9i... 9 values 600..672? see below
+		PhQueueWait:       {d(596), d(600), d(600)},   // start 600+10i - sent i = 600+9i... 9 values 600..672? see below
 	}
 	// queue wait of message i: (600+10i) − i = 600+9i for i in 0..8 → p50 = 636, p95 = max = 672.
 	wantPh[PhQueueWait] = [3]time.Duration{d(636), d(672), d(672)}

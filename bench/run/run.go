@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -71,6 +72,41 @@ type Result struct {
 // report (bad manifests, cluster unreachable); a run that times out returns a Result
 // with Err set.
 func Run(ctx context.Context, o Options) (*Result, error) {
+	r, err := newRunner(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.prepare(ctx); err != nil {
+		return nil, err
+	}
+	if !o.Keep {
+		defer r.cleanup(ctx)
+	}
+	if err := r.apply(ctx); err != nil {
+		return nil, err
+	}
+	return r.observe(ctx)
+}
+
+// runner is one run in progress.
+type runner struct {
+	o            Options
+	s            *scenarios.Scenario
+	runID        string
+	resultsQueue string
+	vars         map[string]string
+	objs         []*unstructured.Unstructured
+	plan         []loadgen.Step
+	settings     report.Settings
+	progress     func(string, watch.Progress)
+
+	kube   kubernetes.Interface
+	dyn    dynamic.Interface
+	ap     *applier
+	target schema.GroupVersionResource
+}
+
+func newRunner(o Options) (*runner, error) {
 	s := o.Scenario
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -81,186 +117,145 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.WorkerImage == "" {
 		o.WorkerImage = DefaultWorkerImage
 	}
-	progress := o.Progress
-	if progress == nil {
-		progress = func(string, watch.Progress) {}
+	r := &runner{o: o, s: s, progress: o.Progress, plan: s.Plan(o.Short),
+		runID: fmt.Sprintf("%s-%d", s.Name, time.Now().UnixMilli())}
+	if r.progress == nil {
+		r.progress = func(string, watch.Progress) {}
 	}
-	runID := fmt.Sprintf("%s-%d", s.Name, time.Now().UnixMilli())
-	resultsQueue := worker.DefaultResultsQueue + "-" + o.Namespace
-	vars := s.Variables(o.Short, o.Vars)
+	r.resultsQueue = worker.DefaultResultsQueue + "-" + o.Namespace
+	r.vars = s.Variables(o.Short, o.Vars)
 	for k, v := range map[string]string{
-		"NAMESPACE": o.Namespace, "QUEUE": s.Queue, "RESULTS_QUEUE": resultsQueue,
+		"NAMESPACE": o.Namespace, "QUEUE": s.Queue, "RESULTS_QUEUE": r.resultsQueue,
 		"AMQP_URL": o.AMQPURL, "WORKER_IMAGE": o.WorkerImage,
 	} {
-		vars[k] = v
+		r.vars[k] = v
 	}
-	if _, ok := vars["SHUTDOWN_GRACE"]; !ok {
-		vars["SHUTDOWN_GRACE"] = "20s"
+	if _, ok := r.vars["SHUTDOWN_GRACE"]; !ok {
+		r.vars["SHUTDOWN_GRACE"] = "20s"
 	}
-	objs, err := Render(s, vars)
-	if err != nil {
+	var err error
+	if r.objs, err = Render(s, r.vars); err != nil {
 		return nil, err
 	}
+	if r.kube, err = kubernetes.NewForConfig(o.Kube); err != nil {
+		return nil, err
+	}
+	if r.dyn, err = dynamic.NewForConfig(o.Kube); err != nil {
+		return nil, err
+	}
+	r.ap = newApplier(r.kube, r.dyn, r.kube.Discovery())
+	return r, nil
+}
 
-	kube, err := kubernetes.NewForConfig(o.Kube)
-	if err != nil {
-		return nil, err
-	}
-	dyn, err := dynamic.NewForConfig(o.Kube)
-	if err != nil {
-		return nil, err
-	}
-	ap := newApplier(kube, dyn, kube.Discovery())
+func (r *runner) logf(format string, args ...any) {
+	fmt.Fprintf(r.o.Log, "bench: "+format+"\n", args...)
+}
+
+// prepare resolves the target, fills the settings and creates the namespace.
+func (r *runner) prepare(ctx context.Context) error {
+	s := r.s
 	gv, err := schema.ParseGroupVersion(s.Target.APIVersion)
 	if err != nil {
-		return nil, fmt.Errorf("target apiVersion %q: %w", s.Target.APIVersion, err)
+		return fmt.Errorf("target apiVersion %q: %w", s.Target.APIVersion, err)
 	}
-	targetMap, err := ap.resource(gv.WithKind(s.Target.Kind))
+	m, err := r.ap.resource(gv.WithKind(s.Target.Kind))
 	if err != nil {
-		return nil, err
+		return err
 	}
+	r.target = m.Resource
 
-	settings := o.Settings
-	settings.Scenario, settings.Short = s.Name, o.Short
-	SettingsFromManifests(objs, &settings)
-	plan := s.Plan(o.Short)
-	sched, _ := loadgen.Schedule(plan)
-	settings.Messages = len(sched)
-	settings.Load = describePlan(plan)
-	if d, err := time.ParseDuration(vars["WORK_TIME"]); err == nil {
-		settings.WorkTime = d
+	st := r.o.Settings
+	st.Scenario, st.Short = s.Name, r.o.Short
+	SettingsFromManifests(r.objs, &st)
+	sched, _ := loadgen.Schedule(r.plan)
+	st.Messages, st.Load = len(sched), describePlan(r.plan)
+	if d, err := time.ParseDuration(r.vars["WORK_TIME"]); err == nil {
+		st.WorkTime = d
 	}
-	if v, err := kube.Discovery().ServerVersion(); err == nil {
-		settings.KubeVersion = v.GitVersion
+	if v, err := r.kube.Discovery().ServerVersion(); err == nil {
+		st.KubeVersion = v.GitVersion
 	}
-	settings.LoadBefore = report.LoadAverage()
-	settings.Date = time.Now()
+	st.LoadBefore, st.Date = report.LoadAverage(), time.Now()
+	r.settings = st
 
-	fmt.Fprintf(o.Log, "bench: scenario %s%s in namespace %s: %s\n", s.Name, map[bool]string{true: " (short)"}[o.Short], o.Namespace, settings.Load)
-	if err := ap.ensureNamespace(ctx, o.Namespace); err != nil {
-		return nil, err
+	short := ""
+	if r.o.Short {
+		short = " (short)"
 	}
-	if !o.Keep {
-		defer func() {
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-			defer cancel()
-			fmt.Fprintf(o.Log, "bench: deleting namespace %s\n", o.Namespace)
-			if err := ap.deleteNamespace(dctx, o.Namespace, time.Minute); err != nil {
-				fmt.Fprintf(o.Log, "bench: %v\n", err)
-			}
-		}()
-	}
-	for _, q := range []string{s.Queue, resultsQueue} {
-		if n, err := watch.PurgeQueue(o.AMQPURL, q); err != nil {
-			return nil, fmt.Errorf("prepare queue: %w", err)
-		} else if n > 0 {
-			fmt.Fprintf(o.Log, "bench: purged %d old messages from %s\n", n, q)
+	r.logf("scenario %s%s in namespace %s: %s", s.Name, short, r.o.Namespace, st.Load)
+	return r.ap.ensureNamespace(ctx, r.o.Namespace)
+}
+
+// apply empties the queues and applies the manifests.
+func (r *runner) apply(ctx context.Context) error {
+	for _, q := range []string{r.s.Queue, r.resultsQueue} {
+		n, err := watch.PurgeQueue(r.o.AMQPURL, q)
+		if err != nil {
+			return fmt.Errorf("prepare queue: %w", err)
+		}
+		if n > 0 {
+			r.logf("purged %d old messages from %s", n, q)
 		}
 	}
-	fmt.Fprintf(o.Log, "bench: applying %d objects from %d manifests\n", len(objs), len(s.Manifests))
-	if err := ap.apply(ctx, o.Namespace, objs); err != nil {
-		return nil, err
-	}
+	r.logf("applying %d objects from %d manifests", len(r.objs), len(r.s.Manifests))
+	return r.ap.apply(ctx, r.o.Namespace, r.objs)
+}
 
-	depth := watch.NewAMQPDepth(o.AMQPURL, s.Queue)
+// cleanup deletes the run's namespace (even after ctx ended).
+func (r *runner) cleanup(ctx context.Context) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	r.logf("deleting namespace %s", r.o.Namespace)
+	if err := r.ap.deleteNamespace(dctx, r.o.Namespace, time.Minute); err != nil {
+		r.logf("%v", err)
+	}
+}
+
+// observe watches the run: rest at zero, load, drain, back to rest; then builds the
+// report.
+func (r *runner) observe(ctx context.Context) (*Result, error) {
+	s := r.s
+	depth := watch.NewAMQPDepth(r.o.AMQPURL, s.Queue)
 	defer depth.Close()
-	w, err := watch.Start(ctx, kube, dyn, watch.Options{
-		Run: runID, Namespace: o.Namespace, PodSelector: s.PodSelector, Depth: depth,
-		Target: watch.Target{Resource: targetMap.Resource, Name: s.Target.Name},
+	w, err := watch.Start(ctx, r.kube, r.dyn, watch.Options{
+		Run: r.runID, Namespace: r.o.Namespace, PodSelector: s.PodSelector, Depth: depth,
+		Target: watch.Target{Resource: r.target, Name: s.Target.Name},
 		Records: func(ctx context.Context, add func(wire.Record)) error {
-			return watch.ConsumeRecords(ctx, o.AMQPURL, resultsQueue, add)
+			return watch.ConsumeRecords(ctx, r.o.AMQPURL, r.resultsQueue, add)
 		},
-		Log: o.Logger,
+		Log: r.o.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
-	rec := w.Recorder()
 	stopped := false
-	stop := func() watch.Timeline {
-		stopped = true
-		return w.Stop()
-	}
 	defer func() {
 		if !stopped {
 			w.Stop()
 		}
 	}()
+	rec := w.Recorder()
 
-	// 1. The target must rest at zero (replicas 0, no pods) before the load.
-	atRest := func() bool {
-		p := rec.Progress(time.Now())
-		return p.Desired == 0 && p.Pods == 0 && p.Terminating == 0
-	}
-	if err := waitFor(ctx, time.Duration(s.Timeouts.Idle), func() bool {
-		progress("waiting for the target to rest at 0 replicas", rec.Progress(time.Now()))
-		return atRest()
-	}); err != nil {
+	if err := r.waitPhase(ctx, rec, "waiting for the target to rest at 0 replicas", time.Duration(s.Timeouts.Idle), atRest); err != nil {
 		return nil, fmt.Errorf("target %s/%s not at rest (0 replicas, no pods) before the load: %w", s.Target.Kind, s.Target.Name, err)
 	}
 	time.Sleep(time.Second) // a baseline on the timeline
 
-	// 2. Publish.
-	pub, err := loadgenPublisher(o.AMQPURL, s.Queue)
+	lres, err := r.publish(ctx, rec)
 	if err != nil {
 		return nil, err
 	}
-	gen := &loadgen.Generator{RunID: runID, OnStep: func(i int, at time.Time) {
-		label := plan[i].Label
-		if label == "" {
-			label = fmt.Sprintf("step %d", i+1)
-		}
-		rec.Mark(at, label)
-	}}
-	loadDone := make(chan struct{})
-	var lres *loadgen.Result
-	var lerr error
-	go func() {
-		defer close(loadDone)
-		lres, lerr = gen.Run(ctx, pub, plan)
-		_ = pub.Close()
-	}()
-	fmt.Fprintf(o.Log, "bench: publishing %d messages (run %s)\n", len(sched), runID)
+	ids := make([]string, 0, len(lres.Sent))
+	for _, m := range lres.Confirmed() {
+		ids = append(ids, m.ID)
+	}
 	var runErr error
-	drainDeadline := time.Now().Add(time.Duration(s.Timeouts.Drain) + loadgen.Total(plan))
-	var ids []string
-	for ids == nil {
-		select {
-		case <-ctx.Done():
-			<-loadDone
-			return nil, ctx.Err()
-		case <-loadDone:
-			if lerr != nil {
-				return nil, lerr
-			}
-			for _, m := range lres.Confirmed() {
-				ids = append(ids, m.ID)
-			}
-			if ids == nil {
-				ids = []string{}
-			}
-			rec.SetPublished(len(ids))
-		case <-time.After(250 * time.Millisecond):
-			progress("publishing", rec.Progress(time.Now()))
-		}
-	}
-	if f := lres.Failed(); f > 0 {
-		fmt.Fprintf(o.Log, "bench: %d messages were not confirmed by the broker (not counted as lost)\n", f)
-	}
-
-	// 3. Drain: every confirmed message done.
-	if err := waitFor(ctx, time.Until(drainDeadline), func() bool {
-		progress("draining", rec.Progress(time.Now()))
-		return rec.Done(ids)
-	}); err != nil {
+	drained := func(*watch.Recorder, watch.Progress) bool { return rec.Done(ids) }
+	if err := r.waitPhase(ctx, rec, "draining", time.Duration(s.Timeouts.Drain), drained); err != nil {
 		runErr = fmt.Errorf("not every message was done within %v of the load's end: %w", time.Duration(s.Timeouts.Drain), err)
 	} else {
 		rec.Mark(time.Now(), "drained")
-		// 4. Back to rest.
-		if err := waitFor(ctx, time.Duration(s.Timeouts.ScaleIn), func() bool {
-			progress("scaling back to 0", rec.Progress(time.Now()))
-			return atRest()
-		}); err != nil {
+		if err := r.waitPhase(ctx, rec, "scaling back to 0", time.Duration(s.Timeouts.ScaleIn), atRest); err != nil {
 			runErr = fmt.Errorf("target not back at 0 replicas with no pods within %v of draining: %w", time.Duration(s.Timeouts.ScaleIn), err)
 		}
 	}
@@ -268,17 +263,73 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, ctx.Err()
 	}
 	time.Sleep(500 * time.Millisecond) // late records and events
-	tl := stop()
-	settings.LoadAfter = report.LoadAverage()
-	settings.Fill()
-	r := report.Build(report.Input{
-		Settings: settings, Timeline: tl, Published: lres.Confirmed(), PublishFailed: lres.Failed(),
+	stopped = true
+	tl := w.Stop()
+	r.settings.LoadAfter = report.LoadAverage()
+	r.settings.Fill()
+	rep := report.Build(report.Input{
+		Settings: r.settings, Timeline: tl, Published: lres.Confirmed(), PublishFailed: lres.Failed(),
 		LoadStart: lres.Start, LoadEnd: lres.End,
 	})
-	if runErr == nil && !r.Integrity.OK {
-		runErr = fmt.Errorf("%d of %d messages lost", r.Integrity.Lost, r.Integrity.Published)
+	if runErr == nil && !rep.Integrity.OK {
+		runErr = fmt.Errorf("%d of %d messages lost", rep.Integrity.Lost, rep.Integrity.Published)
 	}
-	return &Result{Report: r, Err: runErr}, nil
+	return &Result{Report: rep, Err: runErr}, nil
+}
+
+// atRest: 0 replicas and no pod left, not even a terminating one.
+func atRest(_ *watch.Recorder, p watch.Progress) bool {
+	return p.Desired == 0 && p.Pods == 0 && p.Terminating == 0
+}
+
+// waitPhase reports progress under phase until cond holds or timeout passes.
+func (r *runner) waitPhase(ctx context.Context, rec *watch.Recorder, phase string, timeout time.Duration,
+	cond func(*watch.Recorder, watch.Progress) bool) error {
+	return waitFor(ctx, timeout, func() bool {
+		p := rec.Progress(time.Now())
+		r.progress(phase, p)
+		return cond(rec, p)
+	})
+}
+
+// publish runs the load plan, marking each step on the timeline, and returns once
+// every confirm arrived.
+func (r *runner) publish(ctx context.Context, rec *watch.Recorder) (*loadgen.Result, error) {
+	pub, err := loadgenPublisher(r.o.AMQPURL, r.s.Queue)
+	if err != nil {
+		return nil, err
+	}
+	defer pub.Close()
+	gen := &loadgen.Generator{RunID: r.runID, OnStep: func(i int, at time.Time) {
+		label := r.plan[i].Label
+		if label == "" {
+			label = fmt.Sprintf("step %d", i+1)
+		}
+		rec.Mark(at, label)
+	}}
+	done := make(chan struct{})
+	var res *loadgen.Result
+	var genErr error
+	go func() {
+		defer close(done)
+		res, genErr = gen.Run(ctx, pub, r.plan)
+	}()
+	r.logf("publishing %s (run %s)", r.settings.Load, r.runID)
+	for {
+		select {
+		case <-done:
+			if genErr != nil {
+				return nil, genErr
+			}
+			rec.SetPublished(len(res.Confirmed()))
+			if f := res.Failed(); f > 0 {
+				r.logf("%d messages were not confirmed by the broker (not counted as lost)", f)
+			}
+			return res, nil
+		case <-time.After(250 * time.Millisecond):
+			r.progress("publishing", rec.Progress(time.Now()))
+		}
+	}
 }
 
 func loadgenPublisher(url, queue string) (*loadgen.AMQPPublisher, error) {

@@ -30,7 +30,7 @@ func TestRenderAndSettings(t *testing.T) {
 		{scenario: "burst", short: true, want: report.Settings{PollingInterval: time.Second, CooldownPeriod: 5 * time.Second,
 			BurstStart: true, MaxReplicas: 5, TriggerValue: "10", Trigger: "rabbitmq"}},
 		{scenario: "spike-to-100", want: report.Settings{PollingInterval: time.Second, CooldownPeriod: 5 * time.Second,
-			BurstStart: true, MaxReplicas: 100, TriggerValue: "10", Trigger: "rabbitmq"}},
+			BurstStart: true, MaxReplicas: 100, TriggerValue: "5", Trigger: "rabbitmq"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {

@@ -17,9 +17,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"testing"
 	"time"
+
+	"k8s.io/klog/v2"
 
 	"github.com/surge-autoscaler/surge/test/fixtures"
 	"github.com/surge-autoscaler/surge/test/harness"
@@ -32,6 +35,9 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	// client-go logs through klog; keep benchmark output parseable by benchstat.
+	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
 	os.Exit(run(m))
 }
 
