@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/plot"
+
 	"github.com/surge-autoscaler/surge/bench/watch"
 	"github.com/surge-autoscaler/surge/bench/wire"
 )
@@ -337,4 +339,26 @@ func bigInput(msgs, pods, samples int) Input {
 		in.Timeline.Samples = append(in.Timeline.Samples, watch.Sample{At: at(i * 100), Depth: max(0, msgs-i), Desired: int32(pods), Running: pods, Pods: pods})
 	}
 	return in
+}
+
+func TestTickers(t *testing.T) {
+	labels := func(ticks []plot.Tick) string {
+		var out []string
+		for _, tk := range ticks {
+			out = append(out, tk.Label)
+		}
+		return strings.Join(out, " ")
+	}
+	if got := labels(secondsTicker{}.Ticks(-1.2, 12.3)); got != "-1 0 1 2 3 4 5 6 7 8 9 10 11 12" {
+		t.Errorf("seconds ticks %q", got)
+	}
+	if got := labels(secondsTicker{}.Ticks(-0.7, 67)); got != "0 5 10 15 20 25 30 35 40 45 50 55 60 65" {
+		t.Errorf("seconds ticks %q", got)
+	}
+	if got := labels(countTicker{}.Ticks(0, 34.5)); got != "0 5 10 15 20 25 30" {
+		t.Errorf("count ticks %q", got)
+	}
+	if got := labels(countTicker{}.Ticks(0, 5.75)); got != "0 1 2 3 4 5" {
+		t.Errorf("count ticks %q", got)
+	}
 }
