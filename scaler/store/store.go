@@ -6,6 +6,11 @@
 // calls Latest (cached) or Refresh (measure now). Measure is single-flight per metric:
 // concurrent callers (a poll and HPA queries) share one Scaler.Measure, so a Scaler is
 // never called from two goroutines at once, as its contract requires.
+//
+// Sample.ConsecutiveFailures counts failed polls (MeasureOwner) since the last
+// successful measurement. A failed read-through (Refresh) sets Err but does not
+// count, so fallback begins after failureThreshold × pollingInterval, however often
+// the HPA asks; any successful measurement resets the count.
 package store
 
 import (
@@ -281,7 +286,6 @@ func (s *Store) measure(ctx context.Context, e *entry, c *call) {
 	smp := e.sample
 	if err != nil {
 		smp.Err = err
-		smp.ConsecutiveFailures++
 	} else {
 		smp.Value, smp.Time, smp.Err, smp.ConsecutiveFailures = v, now, nil, 0
 	}
@@ -295,8 +299,7 @@ func (s *Store) measure(ctx context.Context, e *entry, c *call) {
 	close(c.done)
 	s.opts.Metrics.observe(e.owner, meta, v, err, now.Sub(start))
 	if err != nil {
-		s.opts.Log.V(1).Info("measurement failed", "scaledObject", e.owner, "metric", meta.Key.Name,
-			"consecutiveFailures", smp.ConsecutiveFailures, "err", err.Error())
+		s.opts.Log.V(1).Info("measurement failed", "scaledObject", e.owner, "metric", meta.Key.Name, "err", err.Error())
 	}
 	if retired {
 		closeScaler(e.sc)
@@ -337,7 +340,23 @@ func (s *Store) MeasureOwner(ctx context.Context, owner Owner) ([]metricsapi.Sam
 		return nil, nil, err
 	}
 	metas, err := s.metas(keys)
-	return samples, metas, err
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, k := range keys {
+		if samples[i].Err == nil {
+			continue
+		}
+		e, err := s.entry(k)
+		if err != nil {
+			return nil, nil, err
+		}
+		e.mu.Lock()
+		e.sample.ConsecutiveFailures++
+		samples[i].ConsecutiveFailures = e.sample.ConsecutiveFailures
+		e.mu.Unlock()
+	}
+	return samples, metas, nil
 }
 
 // Metrics returns owner's registered metrics in order (Trigger carries Target and

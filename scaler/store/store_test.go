@@ -108,10 +108,19 @@ func TestMeasureRecordsSamples(t *testing.T) {
 	clk.Step(time.Second)
 	boom := errors.New("broker down")
 	sc.set(0, boom)
+	// A failed read-through sets Err but does not count; failed polls count.
+	smp, _ = s.Refresh(ctx, keyA)
+	if !errors.Is(smp.Err, boom) || smp.ConsecutiveFailures != 0 {
+		t.Fatalf("failed refresh: %+v", smp)
+	}
 	for i := 1; i <= 3; i++ {
-		smp, _ = s.Measure(ctx, keyA)
-		if !errors.Is(smp.Err, boom) || smp.ConsecutiveFailures != i || smp.Value != 7 || !smp.Time.Equal(t0) {
-			t.Fatalf("failure %d: %+v", i, smp)
+		samples, _, err := s.MeasureOwner(ctx, owner)
+		smp = samples[0]
+		if err != nil || !errors.Is(smp.Err, boom) || smp.ConsecutiveFailures != i || smp.Value != 7 || !smp.Time.Equal(t0) {
+			t.Fatalf("failure %d: %+v %v", i, smp, err)
+		}
+		if latest, _ := s.Latest(ctx, keyA); latest.ConsecutiveFailures != i {
+			t.Fatalf("Latest after failed poll %d: %+v", i, latest)
 		}
 	}
 	sc.set(9, nil)
@@ -123,8 +132,8 @@ func TestMeasureRecordsSamples(t *testing.T) {
 	if err != nil || latest.Value != 9 {
 		t.Fatalf("latest %+v %v", latest, err)
 	}
-	if got := testutil.ToFloat64(s.opts.Metrics.errors.WithLabelValues("ns", "so", "a", "a")); got != 3 {
-		t.Fatalf("surge_scaler_errors_total = %v, want 3", got)
+	if got := testutil.ToFloat64(s.opts.Metrics.errors.WithLabelValues("ns", "so", "a", "a")); got != 4 {
+		t.Fatalf("surge_scaler_errors_total = %v, want 4 (every failed measurement)", got)
 	}
 	if got := testutil.ToFloat64(s.opts.Metrics.value.WithLabelValues("ns", "so", "a", "a")); got != 9 {
 		t.Fatalf("surge_scaler_metrics_value = %v, want 9", got)
@@ -315,9 +324,9 @@ func TestRetireWaitsForRunningMeasure(t *testing.T) {
 func TestPanicIsAFailedMeasurement(t *testing.T) {
 	s, _, _ := newStore(t)
 	_ = s.Set(owner, []Metric{metric(keyA, "h", &testScaler{panics: true})})
-	smp, err := s.Measure(context.Background(), keyA)
-	if err != nil || smp.Err == nil || smp.ConsecutiveFailures != 1 {
-		t.Fatalf("%+v %v", smp, err)
+	samples, _, err := s.MeasureOwner(context.Background(), owner)
+	if err != nil || samples[0].Err == nil || samples[0].ConsecutiveFailures != 1 {
+		t.Fatalf("%+v %v", samples, err)
 	}
 }
 

@@ -160,7 +160,7 @@ func startInProcess(ctx context.Context) (func(), error) {
 	o.ClusterObjectNamespace = nsSystem
 	o.MetricsBindAddress, o.HealthProbeBindAddress = "0", "0"
 	o.Kubeconfig = env.cluster.Kubeconfig
-	o.LastActiveRefresh = 5 * time.Second
+	o.LastActiveRefresh = 30 * time.Second
 	o.MetricsAPIOptions.Adapter.SecureServing.BindAddress = []byte{127, 0, 0, 1}
 	port, err := freePort()
 	if err != nil {
@@ -171,6 +171,11 @@ func startInProcess(ctx context.Context) (func(), error) {
 	apiCh := make(chan *metricsapi.Server, 1)
 	o.OnMetricsAPI = func(s *metricsapi.Server) { apiCh <- s }
 	o.Ready = make(chan struct{})
+	if v := os.Getenv("SURGE_E2E_V"); v != "" {
+		var fs flag.FlagSet
+		klog.InitFlags(&fs)
+		_ = fs.Set("v", v)
+	}
 	klog.LogToStderr(false)
 	klog.SetOutput(logFile("surge-scaler-inprocess.log"))
 	log := klog.NewKlogr().WithName("surge-scaler")
