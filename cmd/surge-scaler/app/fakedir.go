@@ -16,12 +16,15 @@ import (
 
 // fakeDir is a TEST AID: it feeds the fake trigger type from files so a test can
 // drive a surge-scaler process from outside (fault tests: SIGKILL and restart,
-// leader election). Each regular file in dir names a fake; its content is a number,
-// or "error: <message>" to make that fake fail.
+// leader election, benchmarks). Each regular file in dir names a fake; its content is
+// a number, or "error: <message>" to make that fake fail. Write a file elsewhere in
+// dir (e.g. ".name") and rename it into place: the directory is re-read only when
+// its modification time changes, so thousands of fakes cost nothing while idle.
 type fakeDir struct {
-	dir string
-	src *fake.Source
-	log logr.Logger
+	dir     string
+	src     *fake.Source
+	log     logr.Logger
+	lastMod time.Time
 }
 
 // Start reads the directory every 100 ms until ctx ends.
@@ -42,6 +45,15 @@ func (f *fakeDir) Start(ctx context.Context) error {
 func (f *fakeDir) NeedLeaderElection() bool { return false }
 
 func (f *fakeDir) load() {
+	st, err := os.Stat(f.dir)
+	if err != nil {
+		f.log.V(1).Info("cannot stat the fake trigger directory", "err", err.Error())
+		return
+	}
+	if st.ModTime().Equal(f.lastMod) && time.Since(st.ModTime()) > time.Second {
+		return // unchanged (a change within the last second is re-read: coarse mtimes)
+	}
+	f.lastMod = st.ModTime()
 	entries, err := os.ReadDir(f.dir)
 	if err != nil {
 		f.log.V(1).Info("cannot read the fake trigger directory", "err", err.Error())
