@@ -54,6 +54,7 @@ const (
 	Drop
 )
 
+// String names the result for logs.
 func (r Result) String() string {
 	switch r {
 	case Ack:
