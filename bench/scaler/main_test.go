@@ -21,12 +21,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
 	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
@@ -60,6 +62,7 @@ func setup(m *testing.M) int {
 			panic(err)
 		}
 	}
+	ctrllog.SetLogger(logr.Discard())
 	cl, err := harness.StartCluster(ctx, harness.ClusterOptions{Dir: os.Getenv("SURGE_BENCH_DIR")})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench/scaler: cannot start the control plane (build it with `make controlplane`): %v\n", err)
