@@ -27,14 +27,19 @@ import (
 
 // Spec is the part of a ScaledObject's spec that activation reads.
 type Spec struct {
-	MinReplicas     int32
-	MaxReplicas     int32
-	IdleReplicas    *int32
+	// MinReplicas and MaxReplicas are minReplicaCount and maxReplicaCount.
+	MinReplicas int32
+	MaxReplicas int32
+	// IdleReplicas is idleReplicaCount (nil when unset).
+	IdleReplicas *int32
+	// Cooldown and InitialCooldown are cooldownPeriod and initialCooldownPeriod.
 	Cooldown        time.Duration
 	InitialCooldown time.Duration
 	// Created is the ScaledObject's creation time.
-	Created    time.Time
-	Fallback   *Fallback
+	Created time.Time
+	// Fallback is spec.fallback (nil when unset).
+	Fallback *Fallback
+	// BurstStart is spec.advanced.burstStart.
 	BurstStart bool
 	// Pause is what the pause annotations ask for.
 	Pause v1alpha1.Pause
@@ -42,8 +47,10 @@ type Spec struct {
 
 // Fallback is spec.fallback.
 type Fallback struct {
+	// FailureThreshold is the number of consecutive failed polls before fallback.
 	FailureThreshold int32
-	Replicas         int32
+	// Replicas is fallback.replicas.
+	Replicas int32
 	// Behavior is static (also when empty), currentReplicas,
 	// currentReplicasIfHigher or currentReplicasIfLower.
 	Behavior v1alpha1.FallbackBehavior
@@ -67,9 +74,13 @@ type Trigger struct {
 
 // Input is everything Decide reads.
 type Input struct {
-	Now             time.Time
-	Spec            Spec
-	Triggers        []Trigger
+	// Now is the injected clock's time of this decision.
+	Now time.Time
+	// Spec is the ScaledObject's spec.
+	Spec Spec
+	// Triggers are the latest samples, one per trigger.
+	Triggers []Trigger
+	// CurrentReplicas is the target's spec.replicas.
 	CurrentReplicas int32
 	// LastActive is the last time a trigger was active; zero if never.
 	LastActive time.Time

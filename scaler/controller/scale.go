@@ -19,9 +19,11 @@ import (
 
 // Target is a resolved scale target.
 type Target struct {
+	// Namespace and Name locate the target.
 	Namespace, Name string
-	GVK             schema.GroupVersionKind
-	GVR             schema.GroupVersionResource
+	// GVK is its kind, GVR its resource (from the RESTMapper).
+	GVK schema.GroupVersionKind
+	GVR schema.GroupVersionResource
 }
 
 func (t Target) String() string {

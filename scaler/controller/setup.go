@@ -78,8 +78,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr manager.Manager) 
 }
 
 // specChanged passes creates, deletes and updates that change the spec (generation),
-// annotations (pause), labels, owners, finalizers or the deletion timestamp; status
-// updates pass only when nothing else changed... never.
+// annotations (pause), labels, owners, finalizers or the deletion timestamp. Status
+// updates alone do not pass: the controller's own status writes never requeue.
 func specChanged() predicate.Funcs {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		o, n := e.ObjectOld, e.ObjectNew

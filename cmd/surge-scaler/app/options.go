@@ -20,11 +20,15 @@ import (
 
 // Options are surge-scaler's settings, one flag each.
 type Options struct {
+	// Kubeconfig is the kubeconfig file; empty means the in-cluster config.
 	Kubeconfig string
 
+	// MetricsBindAddress serves Prometheus /metrics; HealthProbeBindAddress serves
+	// /healthz and /readyz.
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
 
+	// LeaderElect and the fields after it configure leader election (a Lease).
 	LeaderElect             bool
 	LeaderElectionID        string
 	LeaderElectionNamespace string
@@ -40,8 +44,13 @@ type Options struct {
 	ScaleQPS     float32
 	ScaleBurst   int
 
-	ClusterObjectNamespace  string
-	WatchNamespaces         []string
+	// ClusterObjectNamespace holds the Secrets and ConfigMaps that
+	// ClusterTriggerAuthentications read.
+	ClusterObjectNamespace string
+	// WatchNamespaces limits the watched namespaces; empty watches all.
+	WatchNamespaces []string
+	// PollWorkers, MaxConcurrentReconciles, MeasureTimeout and LastActiveRefresh
+	// are passed to the controller and the store (see their flags).
 	PollWorkers             int
 	MaxConcurrentReconciles int
 	MeasureTimeout          time.Duration

@@ -65,3 +65,33 @@ func TestDefaults(t *testing.T) {
 		t.Fatal("scaleTargetRef defaults")
 	}
 }
+
+// FuzzPauseFromAnnotations: any annotation values either parse into a consistent
+// Pause or fail naming the annotation; replicas are never negative.
+func FuzzPauseFromAnnotations(f *testing.F) {
+	for _, seed := range [][4]string{
+		{"true", "", "", ""}, {"", "3", "", ""}, {"false", "3", "", ""}, {"", "", "TRUE", "0"},
+		{"maybe", "", "", ""}, {"", "-1", "", ""}, {"", "99999999999", "", ""}, {"1", " 4", "f", "x"},
+	} {
+		f.Add(seed[0], seed[1], seed[2], seed[3])
+	}
+	f.Fuzz(func(t *testing.T, kedaPaused, kedaReplicas, surgePaused, surgeReplicas string) {
+		a := map[string]string{}
+		for k, v := range map[string]string{AnnotationPausedKEDA: kedaPaused, AnnotationPausedReplicasKEDA: kedaReplicas,
+			AnnotationPaused: surgePaused, AnnotationPausedReplicas: surgeReplicas} {
+			if v != "" {
+				a[k] = v
+			}
+		}
+		p, err := PauseFromAnnotations(a)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "metadata.annotations[") {
+				t.Fatalf("error does not name the annotation: %v", err)
+			}
+			return
+		}
+		if p.Replicas != nil && (*p.Replicas < 0 || !p.Paused) {
+			t.Fatalf("inconsistent pause %+v", p)
+		}
+	})
+}
