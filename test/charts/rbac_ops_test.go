@@ -176,13 +176,17 @@ func scalerOps() []op {
 			if _, err := d.Get(ctx, targetName, metav1.GetOptions{}); err != nil {
 				return err
 			}
-			s, err := d.GetScale(ctx, targetName, metav1.GetOptions{})
-			if err != nil {
+			// The deployment controller writes the object too: retry on conflict, as
+			// surge-scaler does.
+			return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				s, err := d.GetScale(ctx, targetName, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				s.Spec.Replicas = 1 - s.Spec.Replicas%2 // 0 <-> 1
+				_, err = d.UpdateScale(ctx, targetName, &autoscalingv1.Scale{ObjectMeta: s.ObjectMeta, Spec: s.Spec}, metav1.UpdateOptions{FieldManager: "surge-scaler"})
 				return err
-			}
-			s.Spec.Replicas = 1 - s.Spec.Replicas%2 // 0 <-> 1
-			_, err = d.UpdateScale(ctx, targetName, &autoscalingv1.Scale{ObjectMeta: s.ObjectMeta, Spec: s.Spec}, metav1.UpdateOptions{FieldManager: "surge-scaler"})
-			return err
+			})
 		}},
 		{"list StatefulSets (a default scale target kind)", func(ctx context.Context, c clients) error {
 			_, err := c.kube.AppsV1().StatefulSets(appNS).List(ctx, metav1.ListOptions{})

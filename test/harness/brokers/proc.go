@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -86,6 +88,41 @@ func (p *proc) signalGroup(sig syscall.Signal) {
 		return
 	}
 	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+}
+
+// waitGroupStopped waits until every process in p's group is stopped (state T).
+func (p *proc) waitGroupStopped(timeout time.Duration) error {
+	pgid := p.cmd.Process.Pid
+	deadline := time.Now().Add(timeout)
+	for {
+		running := 0
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+			if err != nil {
+				continue
+			}
+			// Fields after the parenthesised command: state ppid pgrp ...
+			i := strings.LastIndexByte(string(b), ')')
+			if i < 0 {
+				continue
+			}
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) < 3 || f[2] != strconv.Itoa(pgid) {
+				continue
+			}
+			if f[0] != "T" && f[0] != "t" && f[0] != "Z" {
+				running++
+			}
+		}
+		if running == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d processes of group %d still running %s after SIGSTOP", running, pgid, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // stop sends SIGTERM to the leader, waits up to grace, then SIGKILLs the group.

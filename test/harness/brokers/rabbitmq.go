@@ -309,7 +309,17 @@ func (r *RabbitMQ) PID() int {
 
 // Freeze stops the node's processes (SIGSTOP) without closing their sockets: clients
 // see a broker that accepts bytes and never answers. Thaw resumes them.
-func (r *RabbitMQ) Freeze() error { return r.signal(syscall.SIGSTOP) }
+func (r *RabbitMQ) Freeze() error {
+	if err := r.signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	// kill(2) returns before the scheduler stops the targets: without waiting, a
+	// request sent right after Freeze can still be answered.
+	r.mu.Lock()
+	p := r.server
+	r.mu.Unlock()
+	return p.waitGroupStopped(5 * time.Second)
+}
 
 // Thaw resumes a frozen node (SIGCONT).
 func (r *RabbitMQ) Thaw() error { return r.signal(syscall.SIGCONT) }
