@@ -162,7 +162,7 @@ type objectsEnv struct {
 	ns                     string
 	names                  []string
 	cores, rss, polls, p50 float64
-	p99, startup           float64
+	p99, startup, heap     float64
 }
 
 var (
@@ -213,6 +213,9 @@ func objects(b *testing.B, n int) *objectsEnv {
 	if e.rss, err = rssMiB(pid); err != nil {
 		b.Fatal(err)
 	}
+	if heap, err := scrapeGauge(p.metricsURL(), "go_memstats_heap_inuse_bytes"); err == nil {
+		e.heap = heap / (1 << 20)
+	}
 	e.polls = (h1.count - h0.count) / time.Since(t0).Seconds()
 	e.p50, e.p99 = quantile(h0, h1, 0.5)*1000, quantile(h0, h1, 0.99)*1000
 	e.startup = up.Seconds()
@@ -252,6 +255,7 @@ func benchObjects(b *testing.B, n int) {
 	b.StopTimer()
 	b.ReportMetric(e.cores, "cpu-cores")
 	b.ReportMetric(e.rss, "rss-MiB")
+	b.ReportMetric(e.heap, "heap-inuse-MiB")
 	b.ReportMetric(e.polls, "polls/s")
 	b.ReportMetric(e.p50, "jitter-p50-ms")
 	b.ReportMetric(e.p99, "jitter-p99-ms")

@@ -1,10 +1,15 @@
 // Command surge-scaler reconciles ScaledObjects, polls their triggers, scales their
 // targets 0↔N, owns their HPAs and serves the external metrics API from the same
 // process. See package app for the flags.
+//
+// Unless GOGC is set, the garbage collector runs at GOGC=50: at 5,000 ScaledObjects
+// polled every second this keeps RSS about a quarter lower for a few percent of a
+// core (bench/scaler).
 package main
 
 import (
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
@@ -14,6 +19,9 @@ import (
 )
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	o := app.NewOptions()
 	fs := pflag.NewFlagSet("surge-scaler", pflag.ExitOnError)
 	o.AddFlags(fs)

@@ -38,14 +38,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-func (m *metrics) triggerActive(key types.NamespacedName, in triggerInfo, active bool) {
-	v := 0.0
-	if active {
-		v = 1
-	}
-	m.active.WithLabelValues(key.Namespace, key.Name, in.ident, in.metric).Set(v)
-}
-
 func (m *metrics) setPaused(key types.NamespacedName, paused bool) {
 	v := 0.0
 	if paused {

@@ -51,7 +51,13 @@ func (r *Reconciler) poll(ctx context.Context, key types.NamespacedName) {
 		if smp.Err != nil && failure == "" {
 			failure = smp.Err.Error()
 		}
-		r.m.triggerActive(key, info, !t.Failed && t.Value > t.Activation)
+		if info.activeG != nil {
+			v := 0.0
+			if !t.Failed && t.Value > t.Activation {
+				v = 1
+			}
+			info.activeG.Set(v)
+		}
 	}
 	d := activation.Decide(in)
 	so := r.eventObject(st)

@@ -67,17 +67,18 @@ type Options struct {
 
 // Reconciler reconciles ScaledObjects and runs their polls.
 type Reconciler struct {
-	opts   Options
-	client client.Client // cached reads, writes
-	reader client.Reader // uncached reads (Secrets, ConfigMaps, other kinds)
-	mapper meta.RESTMapper
-	scale  ScaleClient
-	store  *store.Store
-	poller *poller.Poller
-	clock  clock.WithTicker
-	log    logr.Logger
-	m      *metrics
-	data   dataCache
+	opts     Options
+	client   client.Client // cached reads, writes
+	reader   client.Reader // uncached reads (Secrets, ConfigMaps, other kinds)
+	mapper   meta.RESTMapper
+	scale    ScaleClient
+	store    *store.Store
+	poller   *poller.Poller
+	clock    clock.WithTicker
+	log      logr.Logger
+	m        *metrics
+	data     dataCache
+	replicas replicaIndex
 
 	mu     sync.Mutex
 	states map[types.NamespacedName]*objState

@@ -93,6 +93,11 @@ func cachedKind(t Target) bool {
 // and StatefulSets (no API call per poll), from /scale for other kinds.
 func (r *Reconciler) currentReplicas(ctx context.Context, t Target) (int32, error) {
 	key := types.NamespacedName{Namespace: t.Namespace, Name: t.Name}
+	if cachedKind(t) && r.replicas.m != nil {
+		if n, ok := r.replicas.get(t.GVK.Kind, key); ok {
+			return n, nil
+		}
+	}
 	switch t.GVK.GroupKind() {
 	case deploymentGK:
 		if t.GVK.Version == "v1" {

@@ -29,6 +29,9 @@ import (
 // the poller (which, like the controller, runs only on the elected leader).
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr manager.Manager) error {
 	r.client, r.reader, r.mapper = mgr.GetClient(), mgr.GetAPIReader(), mgr.GetRESTMapper()
+	if err := r.replicas.register(ctx, mgr.GetCache()); err != nil {
+		return err
+	}
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &v1alpha1.ScaledObject{}, indexTarget, func(o client.Object) []string {
 		return soTargetKey(o.(*v1alpha1.ScaledObject))

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
@@ -53,6 +55,7 @@ type triggerInfo struct {
 	activation float64
 	metricType autoscalingv2.MetricTargetType
 	hash       string
+	activeG    prometheus.Gauge // surge_scaler_active of this trigger
 }
 
 // newObjState creates the state of so, taking the last active time from its status.

@@ -263,6 +263,9 @@ func (r *Reconciler) buildTriggers(ctx context.Context, so *v1alpha1.ScaledObjec
 			continue
 		}
 		seen[info.metric] = i
+		if info.activeG == nil {
+			info.activeG = r.m.active.WithLabelValues(so.Namespace, so.Name, info.ident, info.metric)
+		}
 		m := store.Metric{Key: metricsapi.MetricKey{Namespace: so.Namespace, Name: info.metric}, Hash: h, Trigger: trig,
 			TriggerName: info.ident, TriggerType: t.Type, Labels: hpa.Labels(so.Name), PollingInterval: interval,
 			UseCachedMetrics: t.UseCachedMetrics}

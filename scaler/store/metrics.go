@@ -9,13 +9,21 @@ import (
 // Metrics are the store's Prometheus series, named like KEDA's where they mean the
 // same (keda_scaler_metrics_value → surge_scaler_metrics_value, ...). Per-trigger
 // series carry namespace, scaledObject, trigger (its identity) and metric (the
-// external metric name); they are deleted when the trigger is removed. The latency
-// histogram is by trigger type only, to keep its cardinality bounded.
+// external metric name); they are deleted when the trigger is removed. Measurement
+// latency is a histogram by trigger type only (KEDA's per-trigger latency gauge is
+// left out: at 5,000 triggers it costs memory and says less than the histogram).
 type Metrics struct {
 	value    *prometheus.GaugeVec
 	errors   *prometheus.CounterVec
-	latency  *prometheus.GaugeVec
 	duration *prometheus.HistogramVec
+}
+
+// series are one trigger's children of the vectors, resolved once.
+type series struct {
+	value  prometheus.Gauge
+	errors prometheus.Counter
+	ok     prometheus.Observer
+	failed prometheus.Observer
 }
 
 var triggerLabels = []string{"namespace", "scaledObject", "trigger", "metric"}
@@ -31,39 +39,41 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "surge_scaler_errors_total",
 			Help: "Failed measurements per trigger.",
 		}, triggerLabels),
-		latency: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "surge_scaler_metrics_latency_seconds",
-			Help: "How long each trigger's latest measurement took.",
-		}, triggerLabels),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "surge_scaler_measure_duration_seconds",
 			Help:    "Duration of trigger measurements by trigger type.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"type", "result"}),
 	}
-	reg.MustRegister(m.value, m.errors, m.latency, m.duration)
+	reg.MustRegister(m.value, m.errors, m.duration)
 	return m
 }
 
-func (m *Metrics) labels(owner Owner, meta Metric) prometheus.Labels {
-	return prometheus.Labels{"namespace": owner.Namespace, "scaledObject": owner.Name,
-		"trigger": meta.TriggerName, "metric": meta.Key.Name}
+func (m *Metrics) labels(owner Owner, meta Metric) []string {
+	return []string{owner.Namespace, owner.Name, meta.TriggerName, meta.Key.Name}
 }
 
-func (m *Metrics) observe(owner Owner, meta Metric, v float64, err error, took time.Duration) {
+// series resolves one trigger's series; nil when m is nil.
+func (m *Metrics) series(owner Owner, meta Metric) *series {
 	if m == nil {
-		return
+		return nil
 	}
 	l := m.labels(owner, meta)
-	m.latency.With(l).Set(took.Seconds())
-	result := "ok"
-	if err != nil {
-		result = "error"
-		m.errors.With(l).Inc()
-	} else {
-		m.value.With(l).Set(v)
+	return &series{value: m.value.WithLabelValues(l...), errors: m.errors.WithLabelValues(l...),
+		ok: m.duration.WithLabelValues(meta.TriggerType, "ok"), failed: m.duration.WithLabelValues(meta.TriggerType, "error")}
+}
+
+func (s *series) observe(v float64, err error, took time.Duration) {
+	if s == nil {
+		return
 	}
-	m.duration.WithLabelValues(meta.TriggerType, result).Observe(took.Seconds())
+	if err != nil {
+		s.errors.Inc()
+		s.failed.Observe(took.Seconds())
+		return
+	}
+	s.value.Set(v)
+	s.ok.Observe(took.Seconds())
 }
 
 func (m *Metrics) forget(owner Owner, meta Metric) {
@@ -71,7 +81,6 @@ func (m *Metrics) forget(owner Owner, meta Metric) {
 		return
 	}
 	l := m.labels(owner, meta)
-	m.value.Delete(l)
-	m.errors.Delete(l)
-	m.latency.Delete(l)
+	m.value.DeleteLabelValues(l...)
+	m.errors.DeleteLabelValues(l...)
 }

@@ -84,6 +84,7 @@ type entry struct {
 	owner Owner
 	meta  Metric // Trigger is kept for Target/Activation; its Scaler is scaler below
 	sc    scaler.Scaler
+	ser   *series
 
 	mu      sync.Mutex
 	sample  metricsapi.Sample
@@ -160,7 +161,8 @@ func (s *Store) Set(owner Owner, metrics []Metric) error {
 		if ok {
 			s.retire(old)
 		}
-		s.entries[m.Key] = &entry{owner: owner, meta: m, sc: m.Trigger.Scaler, sample: withMeta(metricsapi.Sample{}, m)}
+		s.entries[m.Key] = &entry{owner: owner, meta: m, sc: m.Trigger.Scaler, sample: withMeta(metricsapi.Sample{}, m),
+			ser: s.opts.Metrics.series(owner, m)}
 	}
 	for _, k := range s.owners[owner] {
 		if !keep[k] {
@@ -297,7 +299,7 @@ func (s *Store) measure(ctx context.Context, e *entry, c *call) {
 
 	c.sample = smp
 	close(c.done)
-	s.opts.Metrics.observe(e.owner, meta, v, err, now.Sub(start))
+	e.ser.observe(v, err, now.Sub(start))
 	if err != nil {
 		s.opts.Log.V(1).Info("measurement failed", "scaledObject", e.owner, "metric", meta.Key.Name, "err", err.Error())
 	}

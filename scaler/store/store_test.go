@@ -139,7 +139,7 @@ func TestMeasureRecordsSamples(t *testing.T) {
 		t.Fatalf("surge_scaler_metrics_value = %v, want 9", got)
 	}
 	s.Remove(owner)
-	if n, _ := testutil.GatherAndCount(reg, "surge_scaler_metrics_value"); n != 0 {
+	if n, _ := testutil.GatherAndCount(reg, "surge_scaler_metrics_value", "surge_scaler_errors_total"); n != 0 {
 		t.Fatalf("series left after Remove: %d", n)
 	}
 }

@@ -83,7 +83,7 @@ func RunWithConfig(ctx context.Context, o *Options, cfg *rest.Config, reg promet
 		LeaseDuration:                 &o.LeaseDuration,
 		RenewDeadline:                 &o.RenewDeadline,
 		RetryPeriod:                   &o.RetryPeriod,
-		Cache:                         cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                         cache.Options{DefaultTransform: controller.CacheTransform},
 		Controller:                    config.Controller{SkipNameValidation: &skip},
 	}
 	if len(o.WatchNamespaces) > 0 {
