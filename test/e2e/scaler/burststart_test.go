@@ -28,7 +28,5 @@ func TestBurstStart(t *testing.T) {
 			t.Fatalf("went through %d replicas: burst start must jump from 0 to 10", s.replicas)
 		}
 	}
-	if !hasEvent(t, ns, name, "Normal", "Activated") {
-		t.Errorf("no Activated event: %s", eventSummary(t, ns, name))
-	}
+	waitEvent(t, ns, name, "Normal", "Activated")
 }

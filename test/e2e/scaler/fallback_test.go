@@ -40,9 +40,7 @@ func TestFallback(t *testing.T) {
 	if c := cond(so, v1alpha1.ConditionReady); c == nil || c.Reason != v1alpha1.ReasonTriggerError {
 		t.Errorf("Ready during the outage: %+v", c)
 	}
-	if !hasEvent(t, ns, name, corev1.EventTypeWarning, v1alpha1.ReasonFallbackActive) {
-		t.Errorf("no FallbackActive event: %s", eventSummary(t, ns, name))
-	}
+	waitEvent(t, ns, name, corev1.EventTypeWarning, v1alpha1.ReasonFallbackActive)
 	// Held for the rest of the outage: never 0, never anything but 4 (well past the
 	// 3 s cooldown: errors never scale in).
 	for time.Since(failedAt) < sourceOutage {

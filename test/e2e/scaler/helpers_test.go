@@ -225,3 +225,34 @@ func mustJSON(v any) []byte {
 func unstructuredFrom(m map[string]any) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: m}
 }
+
+// waitEvent waits for an event of type and reason on a ScaledObject (events are
+// sent asynchronously).
+func waitEvent(t *testing.T, ns, name, typ, reason string) {
+	t.Helper()
+	eventually(t, 10*time.Second, "a "+typ+" "+reason+" event", func() string {
+		if !hasEvent(t, ns, name, typ, reason) {
+			return eventSummary(t, ns, name)
+		}
+		return ""
+	})
+}
+
+// waitStableReplicas waits until a Deployment has had want replicas for hold.
+func waitStableReplicas(t *testing.T, ns, name string, want int32, hold, timeout time.Duration) {
+	t.Helper()
+	var since time.Time
+	eventually(t, timeout, fmt.Sprintf("deployment %s steady at %d replicas", name, want), func() string {
+		if got := replicas(t, ns, name); got != want {
+			since = time.Time{}
+			return fmt.Sprintf("has %d", got)
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		if time.Since(since) < hold {
+			return "not steady yet"
+		}
+		return ""
+	})
+}
