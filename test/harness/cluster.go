@@ -72,11 +72,24 @@ type Cluster struct {
 	tempDir bool
 }
 
+// BuildHint says how to get the control plane. Every error of StartCluster ends
+// with it, so that no caller words it again.
+const BuildHint = "the control plane is built once per machine by `make controlplane`"
+
 // StartCluster builds surge-controlplane if needed, starts a fresh cluster and waits
 // until it is ready (apiserver /readyz, controller-manager and scheduler healthy,
 // default ServiceAccount present). Call Stop when done. The process is started with a
 // parent-death signal, so a test binary that is killed takes the cluster with it.
+// An error says how to get the control plane (BuildHint).
 func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
+	c, err := startCluster(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("cannot start the control plane (%s): %w", BuildHint, err)
+	}
+	return c, nil
+}
+
+func startCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	if o.Log == nil {
 		o.Log = os.Stderr
 	}

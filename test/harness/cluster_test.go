@@ -74,30 +74,31 @@ func TestKilledOwnerLeavesNoProcesses(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready := filepath.Join(dir, "cluster", "cluster.json")
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		if _, err := os.Stat(ready); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
+	defer func() {
+		if t.Failed() {
 			_ = cmd.Process.Kill()
-			t.Fatalf("child never started a cluster:\n%s", out.String())
+			_ = cmd.Wait()
+			t.Logf("child output:\n%s", out.String())
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	}()
+	ready := filepath.Join(dir, "cluster", "cluster.json")
+	Eventually(t, "the child to start a cluster", func() string {
+		if _, err := os.Stat(ready); err != nil {
+			return "no " + ready
+		}
+		return ""
+	})
 	if n := processesUsing(dir); n < 3 {
 		t.Fatalf("expected the control plane's processes to be running, found %d", n)
 	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
-	deadline = time.Now().Add(20 * time.Second)
-	for processesUsing(dir) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d control-plane processes of %s outlived their owner", processesUsing(dir), dir)
+	Eventually(t, "the control plane to end with its owner", func() string {
+		if n := processesUsing(dir); n > 0 {
+			return fmt.Sprintf("%d control-plane processes of %s running", n, dir)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return ""
+	})
 }
 
 // TestHelperProcessStartsCluster is the child half of TestKilledOwnerLeavesNoProcesses.

@@ -5,19 +5,18 @@
 // each StartCluster runs a fresh cluster in its own directory on free ports, so
 // several can run side by side.
 //
+// Every integration test package has the same TestMain, [Main]: it handles -short
+// (integration tests skip themselves through [Integration]), starts what the
+// package's [Needs] name once (the control plane, brokers), stops them on exit and
+// checks for leaked goroutines. Under CI=true a missing component or privilege fails
+// the test ([Missing]), never skips it.
+//
+// The helpers tests share are written here once: condition waits ([Eventually],
+// [Until]), CRD installation ([Cluster.InstallCRDs]), free ports ([FreePort]),
+// building and running a binary ([GoBuild], [StartProcess]) with a kubeconfig of a
+// ServiceAccount ([Cluster.ServiceAccountKubeconfig]) or a user
+// ([Cluster.UserKubeconfig]).
+//
 // Broker helpers (RabbitMQ, a Kafka-protocol broker, Prometheus) live in
 // test/harness/brokers.
 package harness
-
-import "testing"
-
-// Integration marks a test as an integration or end-to-end test: it is skipped under
-// `go test -short` (the unit-test pass) and runs otherwise. A test that needs a
-// component which is missing must fail with a message that says how to get it, never
-// skip.
-func Integration(t testing.TB) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: skipped under -short")
-	}
-}

@@ -7,4 +7,8 @@
 //
 // A missing binary is an error that says how to install it; callers fail with it,
 // never skip.
+//
+// A test package that needs one broker for all its tests names it in its
+// harness.Main: harness.Needs{Components: []harness.Component{NeedRabbitMQ(&node)}}
+// (NeedKafka, NeedPrometheus); the harness starts it once and stops it on exit.
 package brokers

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/surge-autoscaler/surge/test/harness"
 )
 
 // Kafka is an in-process Kafka-protocol broker (kfake) on 127.0.0.1 with one node.
@@ -28,7 +30,7 @@ func StartKafka(ctx context.Context, opts ...kfake.Opt) (*Kafka, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := harness.FreePort()
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -12,36 +11,6 @@ import (
 	"syscall"
 	"time"
 )
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// freePorts returns n distinct free ports.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
 
 // proc is a child process started in its own process group, so that stopping it
 // also ends the helpers it spawned, and nothing else.
@@ -165,7 +134,7 @@ func lookBinary(path, install string) (string, error) {
 	if p, err := exec.LookPath(path); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("%s not found: %s", path, install)
+	return "", fmt.Errorf("%s not found: %s (or make deps)", path, install)
 }
 
 var errExited = errors.New("process exited during startup")

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/surge-autoscaler/surge/test/harness"
 )
 
 const promInstall = "apt-get install -y --no-install-recommends prometheus"
@@ -45,7 +47,7 @@ func StartPrometheus(ctx context.Context, dir string, scrapeTargets []string) (*
 		}
 		pr.ownDir = true
 	}
-	if pr.port, err = freePort(); err != nil {
+	if pr.port, err = harness.FreePort(); err != nil {
 		return nil, err
 	}
 	pr.URL = fmt.Sprintf("http://127.0.0.1:%d", pr.port)

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/surge-autoscaler/surge/test/harness"
 )
 
 const (
@@ -74,7 +76,7 @@ func StartRabbitMQ(ctx context.Context, dir string) (*RabbitMQ, error) {
 		}
 		r.ownDir = true
 	}
-	ports, err := freePorts(5)
+	ports, err := harness.FreePorts(5)
 	if err != nil {
 		return nil, err
 	}
