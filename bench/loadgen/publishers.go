@@ -9,15 +9,16 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/surge-autoscaler/surge/bench/amqpconfirm"
 	"github.com/surge-autoscaler/surge/bench/wire"
 )
 
 // AMQPPublisher publishes persistent messages to one queue through the default
-// exchange, on a channel in confirm mode.
+// exchange, on a channel in confirm mode (an [amqpconfirm.Publisher] on its own
+// connection).
 type AMQPPublisher struct {
-	conn  *amqp.Connection
-	ch    *amqp.Channel
-	queue string
+	conn *amqp.Connection
+	pub  *amqpconfirm.Publisher
 }
 
 var _ Publisher = (*AMQPPublisher)(nil)
@@ -33,55 +34,26 @@ func DialAMQP(url, queue string, declare bool) (*AMQPPublisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial broker: %w", err)
 	}
-	ch, err := conn.Channel()
+	pub, err := amqpconfirm.Open(conn, queue, declare)
 	if err != nil {
 		_ = conn.Close()
-		return nil, fmt.Errorf("open channel: %w", err)
+		return nil, err
 	}
-	if declare {
-		if _, err := ch.QueueDeclare(queue, true, false, false, false, nil); err != nil {
-			_ = conn.Close()
-			return nil, fmt.Errorf("declare queue %q: %w", queue, err)
-		}
-	}
-	if err := ch.Confirm(false); err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("confirm mode: %w", err)
-	}
-	return &AMQPPublisher{conn: conn, ch: ch, queue: queue}, nil
+	return &AMQPPublisher{conn: conn, pub: pub}, nil
 }
 
 // Publish sends m persistently with its id as the AMQP message-id.
 func (p *AMQPPublisher) Publish(ctx context.Context, m wire.Message) (Confirm, error) {
-	dc, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, "", p.queue, false, false, amqp.Publishing{
-		ContentType:  "application/json",
-		DeliveryMode: amqp.Persistent,
-		MessageId:    m.ID,
-		Timestamp:    m.SentTime(),
-		Body:         wire.Encode(m),
-	})
+	c, err := p.pub.Publish(ctx, m.ID, m.SentTime(), wire.Encode(m))
 	if err != nil {
-		return nil, fmt.Errorf("publish %q: %w", m.ID, err)
+		return nil, err
 	}
-	return func(ctx context.Context) error {
-		ok, err := dc.WaitContext(ctx)
-		switch {
-		case err != nil:
-			return fmt.Errorf("confirm of %q: %w", m.ID, err)
-		case !ok:
-			return fmt.Errorf("broker nacked %q", m.ID)
-		}
-		return nil
-	}, nil
+	return Confirm(c), nil
 }
 
 // Purge removes every ready message from the queue and returns how many it removed.
 func (p *AMQPPublisher) Purge() (int, error) {
-	n, err := p.ch.QueuePurge(p.queue, false)
-	if err != nil {
-		return 0, fmt.Errorf("purge queue %q: %w", p.queue, err)
-	}
-	return n, nil
+	return p.pub.Purge()
 }
 
 // Close closes the connection.

@@ -2,67 +2,45 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/surge-autoscaler/surge/bench/amqpconfirm"
 	"github.com/surge-autoscaler/surge/bench/wire"
 )
 
-// AMQPSink publishes records to a durable queue with publisher confirms.
+// AMQPSink publishes records to a durable queue with publisher confirms (an
+// [amqpconfirm.Publisher]).
 type AMQPSink struct {
-	ch    *amqp.Channel
-	queue string
+	pub *amqpconfirm.Publisher
 }
 
 var _ Sink = (*AMQPSink)(nil)
 
 // NewAMQPSink opens a channel on conn in confirm mode and declares queue (durable).
 func NewAMQPSink(conn *amqp.Connection, queue string) (*AMQPSink, error) {
-	ch, err := conn.Channel()
+	pub, err := amqpconfirm.Open(conn, queue, true)
 	if err != nil {
-		return nil, fmt.Errorf("open results channel: %w", err)
+		return nil, fmt.Errorf("results queue: %w", err)
 	}
-	if _, err := ch.QueueDeclare(queue, true, false, false, false, nil); err != nil {
-		_ = ch.Close()
-		return nil, fmt.Errorf("declare results queue %q: %w", queue, err)
-	}
-	if err := ch.Confirm(false); err != nil {
-		_ = ch.Close()
-		return nil, fmt.Errorf("confirm mode on results channel: %w", err)
-	}
-	return &AMQPSink{ch: ch, queue: queue}, nil
+	return &AMQPSink{pub: pub}, nil
 }
 
 // Send publishes rec persistently and waits for the broker's confirm.
 func (s *AMQPSink) Send(ctx context.Context, rec wire.Record) error {
-	dc, err := s.ch.PublishWithDeferredConfirmWithContext(ctx, "", s.queue, false, false, amqp.Publishing{
-		ContentType:  "application/json",
-		DeliveryMode: amqp.Persistent,
-		MessageId:    rec.ID,
-		Timestamp:    time.Unix(0, rec.End),
-		Body:         wire.Encode(rec),
-	})
-	if err != nil {
-		return fmt.Errorf("publish record %q: %w", rec.ID, err)
-	}
-	ok, err := dc.WaitContext(ctx)
-	if err != nil {
-		return fmt.Errorf("confirm of record %q: %w", rec.ID, err)
-	}
-	if !ok {
-		return fmt.Errorf("broker nacked record %q", rec.ID)
+	if err := s.pub.Send(ctx, rec.ID, rec.EndTime(), wire.Encode(rec)); err != nil {
+		return fmt.Errorf("send record: %w", err)
 	}
 	return nil
 }
 
 // Close closes the sink's channel.
 func (s *AMQPSink) Close() error {
-	if err := s.ch.Close(); err != nil && !errors.Is(err, amqp.ErrClosed) {
-		return fmt.Errorf("close results channel: %w", err)
+	if err := s.pub.Close(); err != nil {
+		return fmt.Errorf("results queue: %w", err)
 	}
 	return nil
 }
