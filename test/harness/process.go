@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,6 +111,38 @@ func (p *Process) Stop(grace time.Duration) error {
 func (p *Process) Kill() {
 	_ = p.Cmd.Process.Kill()
 	<-p.done
+}
+
+// WaitHTTP waits until url answers 200 OK (a health or readiness endpoint of the
+// process). It returns at once with an error, including the end of the log, if the
+// process exits first.
+func (p *Process) WaitHTTP(ctx context.Context, url string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	err := Until(ctx, url+" to answer 200", func(ctx context.Context) string {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return resp.Status
+		}
+		return ""
+	})
+	if p.Exited() {
+		return fmt.Errorf("%s exited before %s answered 200; its log:\n%s", filepath.Base(p.Cmd.Path), url, p.Log(4000))
+	}
+	return err
 }
 
 // Log returns the end of the process's log, at most max bytes.

@@ -1,4 +1,4 @@
-package scaler
+package scalere2e
 
 import (
 	"context"
@@ -37,7 +37,7 @@ func TestManyBurstsAtOnce(t *testing.T) {
 			_ = env.c.Delete(ctx, getSO(t, ns, nm))
 		}
 	})
-	eventually(t, 60*time.Second, "all ScaledObjects ready", func() string {
+	harness.Eventually(t, "all ScaledObjects ready", func() string {
 		for _, nm := range names {
 			so := getSO(t, ns, nm)
 			if len(so.Status.ExternalMetricNames) == 0 {
@@ -97,7 +97,7 @@ func TestManyBurstsAtOnce(t *testing.T) {
 	for _, nm := range names {
 		env.fake.Set(nm, 50)
 	}
-	eventually(t, 30*time.Second, "all 100 targets scaled", func() string {
+	harness.Eventually(t, "all 100 targets scaled", func() string {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, nm := range names {

@@ -1,8 +1,7 @@
-package scaler
+package scalere2e
 
 import (
 	"testing"
-	"time"
 
 	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
 	"github.com/surge-autoscaler/surge/test/harness"
@@ -18,10 +17,10 @@ func TestBurstStart(t *testing.T) {
 	so := scaledObject(ns, name, name, name)
 	so.Spec.Advanced = &v1alpha1.AdvancedConfig{BurstStart: true}
 	create(t, deployment(ns, name, 0), so)
-	waitCondition(t, ns, name, v1alpha1.ConditionReady, "True", 30*time.Second)
+	waitCondition(t, ns, name, v1alpha1.ConditionReady, "True")
 	stop := watchReplicas(t, ns, name)
 	env.fake.Set(name, 95)
-	waitReplicas(t, ns, name, 10, 15*time.Second)
+	waitReplicas(t, ns, name, 10)
 	samples := stop()
 	for _, s := range samples {
 		if s.replicas != 0 && s.replicas != 10 {

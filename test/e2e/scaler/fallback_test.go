@@ -1,4 +1,4 @@
-package scaler
+package scalere2e
 
 import (
 	"errors"
@@ -27,16 +27,16 @@ func TestFallback(t *testing.T) {
 	so := scaledObject(ns, name, name, name)
 	so.Spec.Fallback = &v1alpha1.Fallback{FailureThreshold: 3, Replicas: 4}
 	create(t, deployment(ns, name, 0), so)
-	waitReplicas(t, ns, name, 3, 30*time.Second) // 0→1 by surge-scaler, 1→3 by the HPA (12/5)
+	waitReplicas(t, ns, name, 3) // 0→1 by surge-scaler, 1→3 by the HPA (12/5)
 
 	env.fake.SetError(name, errors.New("broker unreachable"))
 	failedAt := time.Now()
-	took := waitReplicas(t, ns, name, 4, 15*time.Second)
+	took := waitReplicas(t, ns, name, 4)
 	t.Logf("fallback to 4 replicas %s after the source failed (failureThreshold 3, pollingInterval 1 s)", took.Round(time.Millisecond))
 	if took < 2*time.Second {
 		t.Fatalf("fallback after %s: before 3 failed polls", took)
 	}
-	so = waitCondition(t, ns, name, v1alpha1.ConditionFallback, metav1.ConditionTrue, 10*time.Second)
+	so = waitCondition(t, ns, name, v1alpha1.ConditionFallback, metav1.ConditionTrue)
 	if c := cond(so, v1alpha1.ConditionReady); c == nil || c.Reason != v1alpha1.ReasonTriggerError {
 		t.Errorf("Ready during the outage: %+v", c)
 	}
@@ -52,11 +52,11 @@ func TestFallback(t *testing.T) {
 
 	// The source returns at 7: the HPA scales to ceil(7/5) = 2.
 	env.fake.Set(name, 7)
-	took = waitReplicas(t, ns, name, 2, 30*time.Second)
+	took = waitReplicas(t, ns, name, 2)
 	t.Logf("normal scaling resumed %s after the source returned", took.Round(time.Millisecond))
-	waitCondition(t, ns, name, v1alpha1.ConditionFallback, metav1.ConditionFalse, 10*time.Second)
-	waitCondition(t, ns, name, v1alpha1.ConditionReady, metav1.ConditionTrue, 10*time.Second)
+	waitCondition(t, ns, name, v1alpha1.ConditionFallback, metav1.ConditionFalse)
+	waitCondition(t, ns, name, v1alpha1.ConditionReady, metav1.ConditionTrue)
 	// And to zero after the cooldown once inactive.
 	env.fake.Set(name, 0)
-	waitReplicas(t, ns, name, 0, 20*time.Second)
+	waitReplicas(t, ns, name, 0)
 }

@@ -1,4 +1,4 @@
-package scaler
+package scalere2e
 
 import (
 	"testing"
@@ -26,8 +26,8 @@ func TestKillAndRestart(t *testing.T) {
 	create(t, deployment(ns, name, 0), so)
 
 	a := startScaler(t, "a", ns, dir)
-	waitReplicas(t, ns, name, 1, 60*time.Second) // HPA inert here (no metrics API): stays 1
-	waitCondition(t, ns, name, v1alpha1.ConditionActive, metav1.ConditionTrue, 10*time.Second)
+	waitReplicas(t, ns, name, 1) // HPA inert here (no metrics API): stays 1
+	waitCondition(t, ns, name, v1alpha1.ConditionActive, metav1.ConditionTrue)
 
 	// Case 1: killed while active; the burst drains while it is down.
 	stop := watchReplicas(t, ns, name)
@@ -36,7 +36,7 @@ func TestKillAndRestart(t *testing.T) {
 	setFake(t, dir, name, "0")
 	time.Sleep(3 * time.Second)
 	b := startScaler(t, "b", ns, dir)
-	resumed := eventually(t, 30*time.Second, "polling resumed", func() string {
+	resumed := harness.Eventually(t, "polling resumed", func() string {
 		if n, ok := b.metric("surge_scaler_poll_duration_seconds_count"); !ok || n == 0 {
 			return "no poll yet"
 		}
@@ -46,7 +46,7 @@ func TestKillAndRestart(t *testing.T) {
 	if resumed > 2*time.Second {
 		t.Errorf("polling resumed %s after start, want ≤ 2 s", resumed)
 	}
-	waitReplicas(t, ns, name, 0, 30*time.Second)
+	waitReplicas(t, ns, name, 0)
 	samples := stop()
 	zero := firstZero(samples)
 	t.Logf("killed while active: scaled to 0 %s after the restart (cooldown 8 s), %s after the kill",
@@ -57,9 +57,9 @@ func TestKillAndRestart(t *testing.T) {
 
 	// Case 2: killed during the cooldown: it resumes from status.lastActiveTime.
 	setFake(t, dir, name, "50")
-	waitReplicas(t, ns, name, 1, 30*time.Second)
+	waitReplicas(t, ns, name, 1)
 	setFake(t, dir, name, "0")
-	so = waitConditionReason(t, ns, name, v1alpha1.ConditionActive, v1alpha1.ReasonCooldown, 10*time.Second)
+	so = waitConditionReason(t, ns, name, v1alpha1.ConditionActive, v1alpha1.ReasonCooldown)
 	if so.Status.LastActiveTime == nil {
 		t.Fatal("no lastActiveTime written on the active→inactive edge")
 	}
@@ -68,7 +68,7 @@ func TestKillAndRestart(t *testing.T) {
 	b.kill()
 	time.Sleep(2 * time.Second)
 	c := startScaler(t, "c", ns, dir)
-	waitReplicas(t, ns, name, 0, 30*time.Second)
+	waitReplicas(t, ns, name, 0)
 	zero = firstZero(stop())
 	after := zero.Sub(lastActive)
 	t.Logf("killed in cooldown: scaled to 0 %s after status.lastActiveTime (cooldown 8 s), %s after the restart",
@@ -99,7 +99,7 @@ func TestLeaderElection(t *testing.T) {
 	p2 := startScaler(t, "p2", ns, dir, lease...)
 
 	var leader, standby *proc
-	eventually(t, 60*time.Second, "one leader", func() string {
+	harness.Eventually(t, "one leader", func() string {
 		r1, r2 := p1.ready(), p2.ready()
 		switch {
 		case r1 && !r2:
@@ -113,14 +113,14 @@ func TestLeaderElection(t *testing.T) {
 	})
 	t.Logf("leader %s, standby %s", leader.name, standby.name)
 	setFake(t, dir, name, "50")
-	waitReplicas(t, ns, name, 1, 30*time.Second)
+	waitReplicas(t, ns, name, 1)
 	if n, _ := standby.metric("surge_scaler_poll_duration_seconds_count"); n != 0 {
 		t.Fatalf("the standby polled %v times", n)
 	}
 
 	leader.kill()
 	killed := time.Now()
-	took := eventually(t, 30*time.Second, "standby takes over", func() string {
+	took := harness.Eventually(t, "standby takes over", func() string {
 		if !standby.ready() {
 			return "standby not ready"
 		}
@@ -129,9 +129,9 @@ func TestLeaderElection(t *testing.T) {
 	t.Logf("standby became leader %s after the leader was killed (lease 4 s)", took.Round(time.Millisecond))
 	// The new leader scales: inactive → 0 after the 2 s cooldown, active → 1.
 	setFake(t, dir, name, "0")
-	waitReplicas(t, ns, name, 0, 30*time.Second)
+	waitReplicas(t, ns, name, 0)
 	setFake(t, dir, name, "50")
-	waitReplicas(t, ns, name, 1, 30*time.Second)
+	waitReplicas(t, ns, name, 1)
 	if n, _ := standby.metric("surge_scaler_poll_duration_seconds_count"); n == 0 {
 		t.Fatal("the new leader never polled")
 	}
@@ -145,10 +145,10 @@ func boolText(b bool) string {
 	return "no"
 }
 
-func waitConditionReason(t *testing.T, ns, name, typ, reason string, timeout time.Duration) *v1alpha1.ScaledObject {
+func waitConditionReason(t *testing.T, ns, name, typ, reason string) *v1alpha1.ScaledObject {
 	t.Helper()
 	var so *v1alpha1.ScaledObject
-	eventually(t, timeout, typ+" reason "+reason, func() string {
+	harness.Eventually(t, typ+" reason "+reason, func() string {
 		so = getSO(t, ns, name)
 		if c := cond(so, typ); c == nil || c.Reason != reason {
 			return conditionsText(so)

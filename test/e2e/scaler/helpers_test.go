@@ -1,4 +1,4 @@
-package scaler
+package scalere2e
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 
 	"github.com/surge-autoscaler/surge/metricsapi"
 	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
+	"github.com/surge-autoscaler/surge/test/harness"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -69,21 +70,6 @@ func create(t *testing.T, objs ...client.Object) {
 	}
 }
 
-// eventually polls cond every 50 ms until it returns "" or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() string) time.Duration {
-	t.Helper()
-	start := time.Now()
-	last := ""
-	for time.Since(start) < timeout {
-		if last = cond(); last == "" {
-			return time.Since(start)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %s: %s", what, timeout, last)
-	return 0
-}
-
 func replicas(t *testing.T, ns, name string) int32 {
 	t.Helper()
 	var d appsv1.Deployment
@@ -93,9 +79,11 @@ func replicas(t *testing.T, ns, name string) int32 {
 	return *d.Spec.Replicas
 }
 
-func waitReplicas(t *testing.T, ns, name string, want int32, timeout time.Duration) time.Duration {
+// waitReplicas waits until a Deployment has want replicas and returns how long
+// that took.
+func waitReplicas(t *testing.T, ns, name string, want int32) time.Duration {
 	t.Helper()
-	return eventually(t, timeout, fmt.Sprintf("deployment %s at %d replicas", name, want), func() string {
+	return harness.Eventually(t, fmt.Sprintf("deployment %s at %d replicas", name, want), func() string {
 		if got := replicas(t, ns, name); got != want {
 			return fmt.Sprintf("has %d", got)
 		}
@@ -116,10 +104,10 @@ func cond(so *v1alpha1.ScaledObject, typ string) *metav1.Condition {
 	return meta.FindStatusCondition(so.Status.Conditions, typ)
 }
 
-func waitCondition(t *testing.T, ns, name, typ string, status metav1.ConditionStatus, timeout time.Duration) *v1alpha1.ScaledObject {
+func waitCondition(t *testing.T, ns, name, typ string, status metav1.ConditionStatus) *v1alpha1.ScaledObject {
 	t.Helper()
 	var so *v1alpha1.ScaledObject
-	eventually(t, timeout, fmt.Sprintf("%s %s=%s", name, typ, status), func() string {
+	harness.Eventually(t, fmt.Sprintf("%s %s=%s", name, typ, status), func() string {
 		so = getSO(t, ns, name)
 		c := cond(so, typ)
 		if c == nil || c.Status != status {
@@ -193,23 +181,21 @@ func registerMetricsAPI(ctx context.Context, srv *metricsapi.Server) error {
 	if err := env.c.Create(ctx, apiSvc); err != nil {
 		return fmt.Errorf("create apiservice: %w", err)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
+	return harness.Until(ctx, "APIService v1beta1.external.metrics.k8s.io Available", func(ctx context.Context) string {
 		u := &unstructured.Unstructured{}
 		u.SetAPIVersion("apiregistration.k8s.io/v1")
 		u.SetKind("APIService")
-		if err := env.c.Get(ctx, client.ObjectKey{Name: "v1beta1.external.metrics.k8s.io"}, u); err == nil {
-			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-			for _, c := range conds {
-				m, _ := c.(map[string]any)
-				if m["type"] == "Available" && m["status"] == "True" {
-					return nil
-				}
+		if err := env.c.Get(ctx, client.ObjectKey{Name: "v1beta1.external.metrics.k8s.io"}, u); err != nil {
+			return err.Error()
+		}
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, c := range conds {
+			if m, _ := c.(map[string]any); m["type"] == "Available" && m["status"] == "True" {
+				return ""
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return fmt.Errorf("APIService v1beta1.external.metrics.k8s.io not Available within a minute")
+		return fmt.Sprintf("conditions %v", conds)
+	})
 }
 
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
@@ -230,7 +216,7 @@ func unstructuredFrom(m map[string]any) *unstructured.Unstructured {
 // sent asynchronously).
 func waitEvent(t *testing.T, ns, name, typ, reason string) {
 	t.Helper()
-	eventually(t, 10*time.Second, "a "+typ+" "+reason+" event", func() string {
+	harness.Eventually(t, "a "+typ+" "+reason+" event", func() string {
 		if !hasEvent(t, ns, name, typ, reason) {
 			return eventSummary(t, ns, name)
 		}
@@ -239,10 +225,10 @@ func waitEvent(t *testing.T, ns, name, typ, reason string) {
 }
 
 // waitStableReplicas waits until a Deployment has had want replicas for hold.
-func waitStableReplicas(t *testing.T, ns, name string, want int32, hold, timeout time.Duration) {
+func waitStableReplicas(t *testing.T, ns, name string, want int32, hold time.Duration) {
 	t.Helper()
 	var since time.Time
-	eventually(t, timeout, fmt.Sprintf("deployment %s steady at %d replicas", name, want), func() string {
+	harness.Eventually(t, fmt.Sprintf("deployment %s steady at %d replicas", name, want), func() string {
 		if got := replicas(t, ns, name); got != want {
 			since = time.Time{}
 			return fmt.Sprintf("has %d", got)

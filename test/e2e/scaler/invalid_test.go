@@ -1,4 +1,4 @@
-package scaler
+package scalere2e
 
 import (
 	"bytes"
@@ -65,7 +65,7 @@ func TestMalformedManifests(t *testing.T) {
 		o.SetNamespace(ns)
 		create(t, o)
 	}
-	waitCondition(t, ns, "claim-owner", v1alpha1.ConditionReady, metav1.ConditionTrue, 30*time.Second)
+	waitCondition(t, ns, "claim-owner", v1alpha1.ConditionReady, metav1.ConditionTrue)
 	time.Sleep(time.Second) // fixtures are strictly younger than claim-owner
 
 	files, _ := filepath.Glob("testdata/invalid/*.yaml")
@@ -90,7 +90,7 @@ func TestMalformedManifests(t *testing.T) {
 		t.Run(fx.Name, func(t *testing.T) {
 			field, reason, msg := fx.Annotations[annField], fx.Annotations[annReason], fx.Annotations[annMessage]
 			var got *metav1.Condition
-			eventually(t, 30*time.Second, "Ready=False naming "+field, func() string {
+			harness.Eventually(t, "Ready=False naming "+field, func() string {
 				so := getSO(t, ns, fx.Name)
 				got = cond(so, v1alpha1.ConditionReady)
 				switch {
@@ -106,7 +106,7 @@ func TestMalformedManifests(t *testing.T) {
 				return ""
 			})
 			t.Logf("%s: %s", got.Reason, got.Message)
-			eventually(t, 10*time.Second, "a Warning event", func() string {
+			harness.Eventually(t, "a Warning event", func() string {
 				if !hasEvent(t, ns, fx.Name, corev1.EventTypeWarning, reason) {
 					return eventSummary(t, ns, fx.Name)
 				}
@@ -139,8 +139,8 @@ func TestMalformedManifests(t *testing.T) {
 	if err := env.c.Update(ctx, so); err != nil {
 		t.Fatal(err)
 	}
-	waitCondition(t, ns, "min-above-max", v1alpha1.ConditionReady, metav1.ConditionTrue, 20*time.Second)
-	waitReplicas(t, ns, "min-above-max", 5, 10*time.Second) // inactive, below min → min
+	waitCondition(t, ns, "min-above-max", v1alpha1.ConditionReady, metav1.ConditionTrue)
+	waitReplicas(t, ns, "min-above-max", 5) // inactive, below min → min
 }
 
 // TestRejectedAtAdmission applies every fixture in testdata/rejected: the CRD schema

@@ -1,4 +1,4 @@
-package scaler
+package scalere2e
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func TestLifecycle(t *testing.T) {
 	create(t, deployment(ns, name, 2), so)
 
 	// Ready, finalizer, HPA with one External metric named as in the status.
-	so = waitCondition(t, ns, name, v1alpha1.ConditionReady, metav1.ConditionTrue, 30*time.Second)
+	so = waitCondition(t, ns, name, v1alpha1.ConditionReady, metav1.ConditionTrue)
 	if len(so.Finalizers) != 1 || so.Finalizers[0] != controller.Finalizer {
 		t.Fatalf("finalizers %v", so.Finalizers)
 	}
@@ -59,31 +59,31 @@ func TestLifecycle(t *testing.T) {
 	// Inactive from the start (no initial cooldown): 2 → 0. The HPA may still write
 	// its minimum (1) once, from a sync that read 2 replicas; the next poll takes it
 	// back to 0 (the same race exists in KEDA). Wait until 0 holds.
-	waitStableReplicas(t, ns, name, 0, 2*time.Second, 20*time.Second)
-	waitCondition(t, ns, name, v1alpha1.ConditionActive, metav1.ConditionFalse, 10*time.Second)
+	waitStableReplicas(t, ns, name, 0, 2*time.Second)
+	waitCondition(t, ns, name, v1alpha1.ConditionActive, metav1.ConditionFalse)
 
 	// Activation 0 → 1 by surge-scaler, then the real HPA reads 12/5 → 3 replicas.
 	env.fake.Set(name, 12)
-	took := eventually(t, 10*time.Second, "0→1", func() string {
+	took := harness.Eventually(t, "0→1", func() string {
 		if replicas(t, ns, name) == 0 {
 			return "still 0"
 		}
 		return ""
 	})
 	t.Logf("activation 0→1 took %s (pollingInterval 1 s)", took.Round(time.Millisecond))
-	so = waitCondition(t, ns, name, v1alpha1.ConditionActive, metav1.ConditionTrue, 10*time.Second)
+	so = waitCondition(t, ns, name, v1alpha1.ConditionActive, metav1.ConditionTrue)
 	if so.Status.LastActiveTime == nil {
 		t.Fatal("lastActiveTime not set while active")
 	}
-	took = waitReplicas(t, ns, name, 3, 30*time.Second)
+	took = waitReplicas(t, ns, name, 3)
 	t.Logf("HPA 1→3 through the metrics API took %s more", took.Round(time.Millisecond))
 	waitEvent(t, ns, name, corev1.EventTypeNormal, "Activated")
 
 	// Inactive: back to 0 after the 3 s cooldown, not before.
 	env.fake.Set(name, 0)
 	inactiveAt := time.Now()
-	waitCondition(t, ns, name, v1alpha1.ConditionActive, metav1.ConditionTrue, 5*time.Second) // cooling down
-	took = waitReplicas(t, ns, name, 0, 20*time.Second)
+	waitCondition(t, ns, name, v1alpha1.ConditionActive, metav1.ConditionTrue) // cooling down
+	took = waitReplicas(t, ns, name, 0)
 	if time.Since(inactiveAt) < 2*time.Second {
 		t.Fatalf("scaled to 0 after %s, before the 3 s cooldown", time.Since(inactiveAt))
 	}
@@ -92,12 +92,12 @@ func TestLifecycle(t *testing.T) {
 
 	// Pause at 4 replicas: HPA removed, target held.
 	patchAnnotations(t, ns, name, map[string]any{v1alpha1.AnnotationPausedReplicasKEDA: "4"})
-	waitReplicas(t, ns, name, 4, 10*time.Second)
-	so = waitCondition(t, ns, name, v1alpha1.ConditionPaused, metav1.ConditionTrue, 10*time.Second)
+	waitReplicas(t, ns, name, 4)
+	so = waitCondition(t, ns, name, v1alpha1.ConditionPaused, metav1.ConditionTrue)
 	if p := so.Status.PausedReplicaCount; p == nil || *p != 4 {
 		t.Fatalf("pausedReplicaCount %v", p)
 	}
-	eventually(t, 10*time.Second, "HPA deleted while paused", func() string {
+	harness.Eventually(t, "HPA deleted while paused", func() string {
 		if _, err := getHPA(ns, "surge-"+name); !isNotFound(err) {
 			return "still there"
 		}
@@ -111,8 +111,8 @@ func TestLifecycle(t *testing.T) {
 
 	// Unpause: HPA back, scaling resumes.
 	patchAnnotations(t, ns, name, map[string]any{v1alpha1.AnnotationPausedReplicasKEDA: nil})
-	waitCondition(t, ns, name, v1alpha1.ConditionPaused, metav1.ConditionFalse, 10*time.Second)
-	eventually(t, 10*time.Second, "HPA recreated", func() string {
+	waitCondition(t, ns, name, v1alpha1.ConditionPaused, metav1.ConditionFalse)
+	harness.Eventually(t, "HPA recreated", func() string {
 		if _, err := getHPA(ns, "surge-"+name); err != nil {
 			return err.Error()
 		}
@@ -124,7 +124,7 @@ func TestLifecycle(t *testing.T) {
 	if err := env.c.Delete(ctx, getSO(t, ns, name)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "ScaledObject gone", func() string {
+	harness.Eventually(t, "ScaledObject gone", func() string {
 		err := env.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &v1alpha1.ScaledObject{})
 		if !isNotFound(err) {
 			return "still there"
@@ -134,7 +134,7 @@ func TestLifecycle(t *testing.T) {
 	if _, err := getHPA(ns, "surge-"+name); !isNotFound(err) {
 		t.Fatalf("HPA left behind: %v", err)
 	}
-	waitReplicas(t, ns, name, 2, 10*time.Second)
+	waitReplicas(t, ns, name, 2)
 }
 
 func patchAnnotations(t *testing.T, ns, name string, ann map[string]any) {

@@ -1,4 +1,4 @@
-package scaler
+package scalere2e
 
 import (
 	"bufio"
@@ -17,6 +17,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/surge-autoscaler/surge/test/harness"
 )
 
 var (
@@ -63,11 +65,11 @@ type proc struct {
 func startScaler(t *testing.T, name, ns, dir string, extra ...string) *proc {
 	t.Helper()
 	bin := scalerBinary(t)
-	health, err := freePort()
+	health, err := harness.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stats, err := freePort()
+	stats, err := harness.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

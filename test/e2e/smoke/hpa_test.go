@@ -1,4 +1,4 @@
-package smoke
+package smokee2e
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package smoke
+package smokee2e
 
 import (
 	"context"
@@ -62,7 +62,7 @@ func startTinyMetricsServer(ctx context.Context, t *testing.T, p *tinyProvider, 
 			t.Fatal(err)
 		}
 	}
-	port, err := freePort()
+	port, err := harness.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +87,6 @@ func startTinyMetricsServer(ctx context.Context, t *testing.T, p *tinyProvider, 
 	}
 	return port
 }
-
-func freePort() (int, error) { return harness.FreePort() }
 
 func ignoreExists(err error) error {
 	if apierrors.IsAlreadyExists(err) {

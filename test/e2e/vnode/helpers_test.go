@@ -7,11 +7,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,8 +17,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
@@ -36,8 +32,7 @@ type vnodeProc struct {
 	name, backend, stateDir, logPath string
 	metricsAddr, healthAddr          string
 	extra                            []string
-	cmd                              *exec.Cmd
-	done                             chan struct{}
+	p                                *harness.Process
 }
 
 // startVnode runs surge-vnode as the node's own identity (system:node:<name>, so
@@ -79,61 +74,38 @@ func (v *vnodeProc) start(t *testing.T) {
 		"--restart-backoff", "1s", "--sync-interval", "250ms", "-v", "2",
 	}
 	args = append(args, v.extra...)
-	logf, err := os.OpenFile(v.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
+	if err := appendLine(v.logPath, fmt.Sprintf("=== %s start %v", time.Now().Format(time.RFC3339Nano), args)); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(logf, "=== %s start %v\n", time.Now().Format(time.RFC3339Nano), args)
-	v.cmd = exec.Command(vnodeBin, args...)
-	v.cmd.Stdout, v.cmd.Stderr = logf, logf
-	v.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := v.cmd.Start(); err != nil {
+	if v.p, err = harness.StartProcess(v.logPath, nil, vnodeBin, args...); err != nil {
 		t.Fatal(err)
 	}
-	v.done = make(chan struct{})
-	go func() { _ = v.cmd.Wait(); logf.Close(); close(v.done) }()
-	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
-		select {
-		case <-v.done:
-			return false, fmt.Errorf("surge-vnode exited; see %s", v.logPath)
-		default:
-		}
-		resp, err := http.Get("http://" + v.healthAddr + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
-	if err != nil {
-		t.Fatalf("surge-vnode %s not ready: %v\n%s", v.name, err, tail(v.logPath))
+	if err := v.p.WaitHTTP(context.Background(), "http://"+v.healthAddr+"/readyz"); err != nil {
+		t.Fatalf("surge-vnode %s not ready: %v", v.name, err)
 	}
+}
+
+// appendLine appends line to the file at path.
+func appendLine(path, line string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(f, line)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // kill9 kills surge-vnode with SIGKILL, as a crash would.
 func (v *vnodeProc) kill9(t *testing.T) {
 	t.Helper()
-	if err := v.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-v.done
+	v.p.Kill()
 }
 
 // stop ends surge-vnode gracefully (SIGTERM); instances stay.
-func (v *vnodeProc) stop() {
-	select {
-	case <-v.done:
-		return
-	default:
-	}
-	_ = v.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-v.done:
-	case <-time.After(20 * time.Second):
-		_ = v.cmd.Process.Kill()
-		<-v.done
-	}
-}
+func (v *vnodeProc) stop() { _ = v.p.Stop(20 * time.Second) }
 
 // metric returns the sum of the samples of a metric family whose label set
 // contains every label given as key="value".
@@ -174,20 +146,7 @@ func nodeKubeconfig(t *testing.T, name string) string {
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
-	certPEM, keyPEM, err := cluster.SignClientCert("system:node:"+name, "system:nodes")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := cluster.CABundle()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["c"] = &clientcmdapi.Cluster{Server: cluster.Info.Server, CertificateAuthorityData: ca}
-	cfg.AuthInfos["u"] = &clientcmdapi.AuthInfo{ClientCertificateData: certPEM, ClientKeyData: keyPEM}
-	cfg.Contexts["x"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u"}
-	cfg.CurrentContext = "x"
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+	if err := cluster.UserKubeconfig(path, "system:node:"+name, "system:nodes"); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -7,16 +7,12 @@ package vnodee2e
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/surge-autoscaler/surge/test/fixtures"
 	"github.com/surge-autoscaler/surge/test/harness"
@@ -24,55 +20,34 @@ import (
 
 var (
 	cluster             *harness.Cluster
-	binDir              string // holds surge-vnode and the worker fixture
 	vnodeBin, workerBin string
 	work                *fixtures.WorkServer
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	os.Exit(run(m))
+	harness.Main(m, harness.Needs{ControlPlane: true}, setup)
 }
 
-func run(m *testing.M) int {
-	if testing.Short() {
-		return m.Run() // every test here is an integration test and skips itself
+// setup builds surge-vnode and the worker fixture into a private directory and
+// starts the work server.
+func setup(ctx context.Context, env *harness.Env) error {
+	cluster = env.Cluster
+	binDir, err := os.MkdirTemp("", "surge-vnode-e2e-bin-")
+	if err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
-	var err error
-	if binDir, err = os.MkdirTemp("", "surge-vnode-e2e-bin-"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(binDir)
-	defer killLeftovers(binDir)
+	harness.AtExit("binaries", func() error { killLeftovers(binDir); return os.RemoveAll(binDir) })
 	if workerBin, err = fixtures.Build(binDir, "worker"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
-	vnodeBin = filepath.Join(binDir, "surge-vnode")
-	build := exec.CommandContext(ctx, "go", "build", "-o", vnodeBin, "github.com/surge-autoscaler/surge/cmd/surge-vnode")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build surge-vnode (needs the go tool): %v\n%s", err, out)
-		return 1
+	if vnodeBin, err = harness.GoBuild(ctx, binDir, "./cmd/surge-vnode"); err != nil {
+		return err
 	}
 	if work, err = fixtures.StartWorkServer(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
-	defer work.Close()
-	cluster, err = harness.StartCluster(ctx, harness.ClusterOptions{})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "vnode e2e: %v (the control plane is built by `make controlplane`)\n", err)
-		return 1
-	}
-	defer func() {
-		if err := cluster.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "vnode e2e: stop cluster: %v\n", err)
-		}
-	}()
-	return m.Run()
+	harness.AtExit("work server", work.Close)
+	return nil
 }
 
 // killLeftovers kills, by PID, any process still running a program from dir:
