@@ -14,26 +14,30 @@ import (
 )
 
 // GoBuild builds the main module's package pkg (such as "./cmd/surge-scaler") into
-// dir and returns the binary's path. $SURGE_<NAME>_BIN names a prebuilt binary to
-// use instead, NAME being the package's last element without "surge-", upper-cased,
-// '-' as '_' (SURGE_SCALER_BIN for ./cmd/surge-scaler).
+// dir and returns the binary's path (dir/<last element of pkg>).
 func GoBuild(ctx context.Context, dir, pkg string) (string, error) {
-	name := filepath.Base(pkg)
-	env := "SURGE_" + strings.ToUpper(strings.ReplaceAll(strings.TrimPrefix(name, "surge-"), "-", "_")) + "_BIN"
-	if p := os.Getenv(env); p != "" {
-		return p, nil
-	}
 	root, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, name)
+	bin := filepath.Join(dir, filepath.Base(pkg))
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build %s (needs the go tool; or set $%s): %w\n%s", pkg, env, err, out)
+		return "", fmt.Errorf("go build %s (needs the go tool): %w\n%s", pkg, err, out)
 	}
 	return bin, nil
+}
+
+// Binary returns the prebuilt binary that $SURGE_<NAME>_BIN names, else GoBuild's.
+// NAME is pkg's last element without "surge-", upper-cased, '-' as '_'
+// (SURGE_SCALER_BIN for ./cmd/surge-scaler).
+func Binary(ctx context.Context, dir, pkg string) (string, error) {
+	name := strings.TrimPrefix(filepath.Base(pkg), "surge-")
+	if p := os.Getenv("SURGE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_BIN"); p != "" {
+		return p, nil
+	}
+	return GoBuild(ctx, dir, pkg)
 }
 
 // Process is a binary a test runs, its output going to a log file.
@@ -66,16 +70,17 @@ func StartProcess(logPath string, env []string, bin string, args ...string) (*Pr
 	return p, nil
 }
 
-// StartAsServiceAccount runs bin as ServiceAccount namespace/name: it writes the
-// ServiceAccount's kubeconfig into dir, starts bin with --kubeconfig=<it> before
-// args, and logs to dir/<binary name>.log.
-func (c *Cluster) StartAsServiceAccount(dir, namespace, name, bin string, args ...string) (*Process, error) {
+// StartAsServiceAccount runs bin as ServiceAccount namespace/name, as it runs in a
+// pod under that ServiceAccount: it writes the ServiceAccount's kubeconfig into dir,
+// starts bin with --kubeconfig=<it> before args and env added to the environment,
+// and logs to dir/<binary name>.log.
+func (c *Cluster) StartAsServiceAccount(dir, namespace, name string, env []string, bin string, args ...string) (*Process, error) {
 	kubeconfig := filepath.Join(dir, name+".kubeconfig")
 	if err := c.ServiceAccountKubeconfig(kubeconfig, namespace, name); err != nil {
 		return nil, err
 	}
 	logPath := filepath.Join(dir, filepath.Base(bin)+".log")
-	return StartProcess(logPath, nil, bin, append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
+	return StartProcess(logPath, env, bin, append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
 }
 
 // Done is closed when the process has exited.

@@ -19,6 +19,7 @@ import (
 	"github.com/surge-autoscaler/surge/bench/run"
 	"github.com/surge-autoscaler/surge/bench/scenarios"
 	"github.com/surge-autoscaler/surge/bench/watch"
+	"github.com/surge-autoscaler/surge/test/harness"
 )
 
 // scaleTo sets the worker Deployment's replicas, as an autoscaler would.
@@ -37,7 +38,7 @@ func scaleTo(t *testing.T, ns string, n int) {
 // run by the local backend as real bench-worker processes, consuming from RabbitMQ,
 // their records, the watcher, and the report.
 func TestWorkersOnTheVirtualNode(t *testing.T) {
-	needStack(t)
+	harness.Integration(t)
 	s, err := scenarios.Load("testdata/manual")
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +112,7 @@ func TestWorkersOnTheVirtualNode(t *testing.T) {
 // surge-scaler: each must complete with no message lost, no pod failed, and every
 // milestone from detection to back-at-zero reached.
 func TestScenariosShort(t *testing.T) {
-	needStack(t)
+	harness.Integration(t)
 	for _, name := range scenarios.Names() {
 		t.Run(name, func(t *testing.T) {
 			s, err := scenarios.Load(name)
@@ -158,7 +159,7 @@ func TestScenariosShort(t *testing.T) {
 // TestCLIAgainstAnExistingSetup runs the surge binary the way a user points it at
 // their own cluster and broker (here: this package's stack) and checks its outputs.
 func TestCLIAgainstAnExistingSetup(t *testing.T) {
-	needStack(t)
+	harness.Integration(t)
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

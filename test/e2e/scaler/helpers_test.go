@@ -181,21 +181,7 @@ func registerMetricsAPI(ctx context.Context, srv *metricsapi.Server) error {
 	if err := env.c.Create(ctx, apiSvc); err != nil {
 		return fmt.Errorf("create apiservice: %w", err)
 	}
-	return harness.Until(ctx, "APIService v1beta1.external.metrics.k8s.io Available", func(ctx context.Context) string {
-		u := &unstructured.Unstructured{}
-		u.SetAPIVersion("apiregistration.k8s.io/v1")
-		u.SetKind("APIService")
-		if err := env.c.Get(ctx, client.ObjectKey{Name: "v1beta1.external.metrics.k8s.io"}, u); err != nil {
-			return err.Error()
-		}
-		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-		for _, c := range conds {
-			if m, _ := c.(map[string]any); m["type"] == "Available" && m["status"] == "True" {
-				return ""
-			}
-		}
-		return fmt.Sprintf("conditions %v", conds)
-	})
+	return env.cluster.WaitAPIServiceAvailable(ctx, "v1beta1.external.metrics.k8s.io")
 }
 
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }

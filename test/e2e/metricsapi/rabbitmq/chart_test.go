@@ -8,12 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
-	"time"
 
 	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/common/util"
@@ -23,8 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -78,28 +74,6 @@ func renderChart(valuesYAML string) ([]*unstructured.Unstructured, error) {
 		objs, err := decodeYAML(files[p])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		out = append(out, objs...)
-	}
-	return out, nil
-}
-
-// crds returns the chart's CRDs (charts/surge-scaler/crds).
-func crds() ([]*unstructured.Unstructured, error) {
-	dir := filepath.Join(repoRoot(), "charts", "surge-scaler", "crds")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []*unstructured.Unstructured
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		objs, err := decodeYAML(string(b))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", e.Name(), err)
 		}
 		out = append(out, objs...)
 	}
@@ -183,40 +157,5 @@ func (a *applier) create(ctx context.Context, o *unstructured.Unstructured) erro
 	if _, err := ri.Create(ctx, o, metav1.CreateOptions{FieldManager: "e2e"}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create %s %s: %w", gvk.Kind, o.GetName(), err)
 	}
-	return nil
-}
-
-var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-
-// applyCRDs creates the chart's CRDs and waits until they are Established.
-func (a *applier) applyCRDs(ctx context.Context) error {
-	list, err := crds()
-	if err != nil {
-		return err
-	}
-	for _, c := range list {
-		if err := a.create(ctx, c); err != nil {
-			return err
-		}
-	}
-	for _, c := range list {
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			got, err := a.dyn.Resource(crdGVR).Get(ctx, c.GetName(), metav1.GetOptions{})
-			if err != nil {
-				return false, nil
-			}
-			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-			for _, cnd := range conds {
-				if m, _ := cnd.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			return fmt.Errorf("CRD %s not Established: %w", c.GetName(), err)
-		}
-	}
-	a.mapper.Reset()
 	return nil
 }
