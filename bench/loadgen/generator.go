@@ -77,90 +77,129 @@ func (g *Generator) Run(ctx context.Context, pub Publisher, plan []Step) (*Resul
 	if err != nil {
 		return nil, err
 	}
-	clk := g.Clock
-	if clk == nil {
-		clk = clock.RealClock{}
+	r := &run{g: g, clk: g.Clock, plan: plan, step: -1}
+	if r.clk == nil {
+		r.clk = clock.RealClock{}
 	}
-	timeout := g.ConfirmTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
+	r.res = newResult(r.clk.Now(), plan, len(sched))
+	queue := make(chan pending, 1024)
+	var wg sync.WaitGroup
+	wg.Go(func() { r.awaitConfirms(ctx, queue, g.confirmTimeout()) })
+	runErr := r.publish(ctx, pub, sched, queue)
+	r.idleTail(ctx)
+	close(queue)
+	wg.Wait()
+	r.res.End = r.clk.Now()
+	if runErr != nil {
+		return r.res, fmt.Errorf("load interrupted: %w", runErr)
 	}
-	res := &Result{Start: clk.Now(), Sent: make([]Sent, len(sched)), StepStarts: make([]time.Time, len(plan))}
+	return r.res, nil
+}
+
+// confirmTimeout returns ConfirmTimeout, or its default.
+func (g *Generator) confirmTimeout() time.Duration {
+	if g.ConfirmTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return g.ConfirmTimeout
+}
+
+// newResult returns the Result of a plan of n messages starting at start, with the
+// start time of each step filled in.
+func newResult(start time.Time, plan []Step, n int) *Result {
+	res := &Result{Start: start, Sent: make([]Sent, n), StepStarts: make([]time.Time, len(plan))}
 	var stepAt time.Duration
 	for i, s := range plan {
 		res.StepStarts[i] = res.Start.Add(stepAt)
 		stepAt += s.Length()
 	}
+	return res
+}
 
-	type pending struct {
-		i int
-		c Confirm
-	}
-	queue := make(chan pending, 1024)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // confirms arrive in publish order; wait for them in that order
-		defer wg.Done()
-		for p := range queue {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-			err := p.c(cctx)
-			cancel()
-			if err != nil {
-				res.Sent[p.i].Err = err
-				continue
-			}
-			res.Sent[p.i].Confirmed = clk.Now()
+// pending is a published message whose confirm is awaited: Sent[i]'s.
+type pending struct {
+	i int
+	c Confirm
+}
+
+// run is one Run of a Generator: the clock, the plan, the result being filled in and
+// the last step begun.
+type run struct {
+	g    *Generator
+	clk  clock.WithTicker
+	plan []Step
+	res  *Result
+	step int
+}
+
+// awaitConfirms waits for each confirm in queue, in publish order (the order they
+// arrive in), each for at most timeout even after ctx ends, and records its outcome.
+func (r *run) awaitConfirms(ctx context.Context, queue <-chan pending, timeout time.Duration) {
+	for p := range queue {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		err := p.c(cctx)
+		cancel()
+		if err != nil {
+			r.res.Sent[p.i].Err = err
+			continue
 		}
-	}()
+		r.res.Sent[p.i].Confirmed = r.clk.Now()
+	}
+}
 
-	step := -1
+// publish publishes each message of sched at its time and queues its confirm. Once ctx
+// ends, the remaining messages are recorded as not sent and ctx's error is returned.
+func (r *run) publish(ctx context.Context, pub Publisher, sched []Planned, queue chan<- pending) error {
 	var runErr error
 	for i, p := range sched {
-		for step < p.Step {
-			step++
-			if g.OnStep != nil {
-				g.OnStep(step, res.StepStarts[step])
-			}
-		}
-		if wait := res.Start.Add(p.At).Sub(clk.Now()); wait > 0 {
-			select {
-			case <-ctx.Done():
-			case <-clk.After(wait):
-			}
-		}
-		m := wire.Message{ID: fmt.Sprintf("%s-%06d", g.RunID, p.Seq), Run: g.RunID, Seq: p.Seq, WorkMillis: p.WorkMillis}
-		res.Sent[i].Message, res.Sent[i].Step = m, p.Step
+		r.beginSteps(p.Step)
+		r.sleepUntil(ctx, r.res.Start.Add(p.At))
+		m := wire.Message{ID: fmt.Sprintf("%s-%06d", r.g.RunID, p.Seq), Run: r.g.RunID, Seq: p.Seq, WorkMillis: p.WorkMillis}
+		r.res.Sent[i].Message, r.res.Sent[i].Step = m, p.Step
 		if ctx.Err() != nil {
-			res.Sent[i].Err = ctx.Err()
+			r.res.Sent[i].Err = ctx.Err()
 			runErr = ctx.Err()
 			continue
 		}
-		m.SentUnixNano = clk.Now().UnixNano()
-		res.Sent[i].Message = m
+		m.SentUnixNano = r.clk.Now().UnixNano()
+		r.res.Sent[i].Message = m
 		c, err := pub.Publish(ctx, m)
 		if err != nil {
-			res.Sent[i].Err = err
+			r.res.Sent[i].Err = err
 			continue
 		}
 		queue <- pending{i: i, c: c}
 	}
-	for step < len(plan)-1 { // trailing idle steps
-		step++
-		if g.OnStep != nil {
-			g.OnStep(step, res.StepStarts[step])
-		}
-		if wait := res.StepStarts[step].Add(plan[step].Length()).Sub(clk.Now()); wait > 0 && ctx.Err() == nil {
-			select {
-			case <-ctx.Done():
-			case <-clk.After(wait):
-			}
+	return runErr
+}
+
+// idleTail begins the steps after the last message (idle ones) and waits out each,
+// unless ctx has ended.
+func (r *run) idleTail(ctx context.Context) {
+	for r.step < len(r.plan)-1 {
+		r.beginSteps(r.step + 1)
+		if ctx.Err() == nil {
+			r.sleepUntil(ctx, r.res.StepStarts[r.step].Add(r.plan[r.step].Length()))
 		}
 	}
-	close(queue)
-	wg.Wait()
-	res.End = clk.Now()
-	if runErr != nil {
-		return res, fmt.Errorf("load interrupted: %w", runErr)
+}
+
+// beginSteps begins every step up to and including step, calling OnStep for each.
+func (r *run) beginSteps(step int) {
+	for r.step < step {
+		r.step++
+		if r.g.OnStep != nil {
+			r.g.OnStep(r.step, r.res.StepStarts[r.step])
+		}
 	}
-	return res, nil
+}
+
+// sleepUntil waits until at on the run's clock, or until ctx ends.
+func (r *run) sleepUntil(ctx context.Context, at time.Time) {
+	if wait := at.Sub(r.clk.Now()); wait > 0 {
+		select {
+		case <-ctx.Done():
+		case <-r.clk.After(wait):
+		}
+	}
 }

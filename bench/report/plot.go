@@ -98,47 +98,12 @@ func (r *Report) SavePNG(path string) error {
 	return f.Close()
 }
 
+// plots returns the timeline's two plots, queue on top and scale below, adding each
+// series to legend.
 func (r *Report) plots(legend *plot.Legend) (*plot.Plot, *plot.Plot, error) {
-	tl := r.Timeline
-	sec := func(at time.Time) float64 { return at.Sub(r.T0).Seconds() }
-
-	n := len(tl.Samples)
-	depth, done := make(plotter.XYs, 0, n), make(plotter.XYs, 0, n)
-	desired, running, pods := make(plotter.XYs, 0, n), make(plotter.XYs, 0, n), make(plotter.XYs, 0, n)
-	maxDepth, maxReplicas := 1.0, 1.0
-	for _, s := range tl.Samples {
-		t := sec(s.At)
-		if s.Depth >= 0 {
-			depth = append(depth, plotter.XY{X: t, Y: float64(s.Depth)})
-			maxDepth = max(maxDepth, float64(s.Depth))
-		}
-		done = append(done, plotter.XY{X: t, Y: float64(s.Done)})
-		maxDepth = max(maxDepth, float64(s.Done))
-		if s.Desired >= 0 {
-			desired = append(desired, plotter.XY{X: t, Y: float64(s.Desired)})
-			maxReplicas = max(maxReplicas, float64(s.Desired))
-		}
-		running = append(running, plotter.XY{X: t, Y: float64(s.Running)})
-		pods = append(pods, plotter.XY{X: t, Y: float64(s.Pods)})
-		maxReplicas = max(maxReplicas, float64(s.Pods))
-	}
-
-	top := plot.New()
-	top.Title.Text = "queue"
-	top.Y.Label.Text = "messages"
-	top.Y.Min, top.Y.Max = 0, maxDepth*1.2
-	bottom := plot.New()
-	bottom.Title.Text = "scale"
-	bottom.Y.Label.Text = "replicas / pods"
-	bottom.X.Label.Text = "seconds since the first message was sent"
-	bottom.Y.Min, bottom.Y.Max = 0, maxReplicas*1.15
-	for _, p := range []*plot.Plot{top, bottom} {
-		p.X.Min, p.X.Max = sec(tl.Samples[0].At), sec(tl.Samples[n-1].At)
-		p.X.Tick.Marker = secondsTicker{}
-		p.Y.Tick.Marker = countTicker{}
-		p.Add(plotter.NewGrid())
-	}
-	series := []struct {
+	s := r.series()
+	top, bottom := r.newPlots(s.maxDepth, s.maxReplicas)
+	lines := []struct {
 		p      *plot.Plot
 		name   string
 		xys    plotter.XYs
@@ -146,19 +111,85 @@ func (r *Report) plots(legend *plot.Legend) (*plot.Plot, *plot.Plot, error) {
 		step   plotter.StepKind
 		dashes []vg.Length
 	}{
-		{top, "queue depth (ready messages)", depth, colDepth, plotter.NoStep, nil},
-		{top, "messages done", done, colDone, plotter.NoStep, []vg.Length{4, 3}},
-		{bottom, "desired replicas (spec.replicas)", desired, colDesired, plotter.PostStep, nil},
-		{bottom, "pods (not terminating)", pods, colPods, plotter.PostStep, []vg.Length{4, 3}},
-		{bottom, "pods Running", running, colRunning, plotter.PostStep, nil},
+		{top, "queue depth (ready messages)", s.depth, colDepth, plotter.NoStep, nil},
+		{top, "messages done", s.done, colDone, plotter.NoStep, []vg.Length{4, 3}},
+		{bottom, "desired replicas (spec.replicas)", s.desired, colDesired, plotter.PostStep, nil},
+		{bottom, "pods (not terminating)", s.pods, colPods, plotter.PostStep, []vg.Length{4, 3}},
+		{bottom, "pods Running", s.running, colRunning, plotter.PostStep, nil},
 	}
-	for _, s := range series {
-		if err := addLine(s.p, legend, s.name, s.xys, s.c, s.step, s.dashes); err != nil {
+	for _, l := range lines {
+		if err := addLine(l.p, legend, l.name, l.xys, l.c, l.step, l.dashes); err != nil {
 			return nil, nil, err
 		}
 	}
+	if err := r.addMilestones(top, bottom); err != nil {
+		return nil, nil, err
+	}
+	return top, bottom, nil
+}
 
-	// Milestone markers on both plots; labels on the top one, staggered.
+// timelineSeries are the timeline's samples as plot points (x in seconds since T0),
+// with the largest values each plot must show.
+type timelineSeries struct {
+	depth, done, desired, running, pods plotter.XYs
+	maxDepth, maxReplicas               float64
+}
+
+// series turns the samples into points; unknown values (negative) are left out.
+func (r *Report) series() timelineSeries {
+	n := len(r.Timeline.Samples)
+	s := timelineSeries{
+		depth: make(plotter.XYs, 0, n), done: make(plotter.XYs, 0, n),
+		desired: make(plotter.XYs, 0, n), running: make(plotter.XYs, 0, n), pods: make(plotter.XYs, 0, n),
+		maxDepth: 1, maxReplicas: 1,
+	}
+	for _, sm := range r.Timeline.Samples {
+		t := r.sec(sm.At)
+		if sm.Depth >= 0 {
+			s.depth = append(s.depth, plotter.XY{X: t, Y: float64(sm.Depth)})
+			s.maxDepth = max(s.maxDepth, float64(sm.Depth))
+		}
+		s.done = append(s.done, plotter.XY{X: t, Y: float64(sm.Done)})
+		s.maxDepth = max(s.maxDepth, float64(sm.Done))
+		if sm.Desired >= 0 {
+			s.desired = append(s.desired, plotter.XY{X: t, Y: float64(sm.Desired)})
+			s.maxReplicas = max(s.maxReplicas, float64(sm.Desired))
+		}
+		s.running = append(s.running, plotter.XY{X: t, Y: float64(sm.Running)})
+		s.pods = append(s.pods, plotter.XY{X: t, Y: float64(sm.Pods)})
+		s.maxReplicas = max(s.maxReplicas, float64(sm.Pods))
+	}
+	return s
+}
+
+// sec returns at in seconds since the report's T0.
+func (r *Report) sec(at time.Time) float64 { return at.Sub(r.T0).Seconds() }
+
+// newPlots returns the empty queue and scale plots, their x axes spanning the samples
+// and their y axes room above maxDepth and maxReplicas.
+func (r *Report) newPlots(maxDepth, maxReplicas float64) (top, bottom *plot.Plot) {
+	samples := r.Timeline.Samples
+	top = plot.New()
+	top.Title.Text = "queue"
+	top.Y.Label.Text = "messages"
+	top.Y.Min, top.Y.Max = 0, maxDepth*1.2
+	bottom = plot.New()
+	bottom.Title.Text = "scale"
+	bottom.Y.Label.Text = "replicas / pods"
+	bottom.X.Label.Text = "seconds since the first message was sent"
+	bottom.Y.Min, bottom.Y.Max = 0, maxReplicas*1.15
+	for _, p := range []*plot.Plot{top, bottom} {
+		p.X.Min, p.X.Max = r.sec(samples[0].At), r.sec(samples[len(samples)-1].At)
+		p.X.Tick.Marker = secondsTicker{}
+		p.Y.Tick.Marker = countTicker{}
+		p.Add(plotter.NewGrid())
+	}
+	return top, bottom
+}
+
+// addMilestones draws each milestone reached as a vertical marker on both plots and
+// labels them on the top one, staggered.
+func (r *Report) addMilestones(top, bottom *plot.Plot) error {
 	var labels plotter.XYLabels
 	for i, m := range markers {
 		ms := r.Milestone(m.name)
@@ -169,7 +200,7 @@ func (r *Report) plots(legend *plot.Legend) (*plot.Plot, *plot.Plot, error) {
 		for _, p := range []*plot.Plot{top, bottom} {
 			l, err := plotter.NewLine(plotter.XYs{{X: t, Y: 0}, {X: t, Y: p.Y.Max}})
 			if err != nil {
-				return nil, nil, err
+				return err
 			}
 			l.Color, l.Dashes, l.Width = colMark, []vg.Length{2, 2}, vg.Points(0.8)
 			p.Add(l)
@@ -177,18 +208,19 @@ func (r *Report) plots(legend *plot.Legend) (*plot.Plot, *plot.Plot, error) {
 		labels.XYs = append(labels.XYs, plotter.XY{X: t, Y: top.Y.Max * (0.97 - 0.07*float64(i%4))})
 		labels.Labels = append(labels.Labels, fmt.Sprintf(" %s %.2fs", m.label, t))
 	}
-	if len(labels.Labels) > 0 {
-		lb, err := plotter.NewLabels(labels)
-		if err != nil {
-			return nil, nil, err
-		}
-		for i := range lb.TextStyle {
-			lb.TextStyle[i].Font = font.From(plot.DefaultFont, 8)
-			lb.TextStyle[i].Color = colMark
-		}
-		top.Add(lb)
+	if len(labels.Labels) == 0 {
+		return nil
 	}
-	return top, bottom, nil
+	lb, err := plotter.NewLabels(labels)
+	if err != nil {
+		return err
+	}
+	for i := range lb.TextStyle {
+		lb.TextStyle[i].Font = font.From(plot.DefaultFont, 8)
+		lb.TextStyle[i].Color = colMark
+	}
+	top.Add(lb)
+	return nil
 }
 
 func addLine(p *plot.Plot, legend *plot.Legend, name string, xys plotter.XYs, c color.Color, step plotter.StepKind, dashes []vg.Length) error {

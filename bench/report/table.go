@@ -18,8 +18,24 @@ func (r *Report) WriteTable(w io.Writer) error {
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')
+	if err := r.writeMilestones(&b); err != nil {
+		return err
+	}
+	b.WriteByte('\n')
+	if err := r.writePhases(&b); err != nil {
+		return err
+	}
+	b.WriteByte('\n')
+	r.writeIntegrity(&b)
+	r.writePods(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
 
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
+// writeMilestones writes the milestones table: when each was reached after the first
+// message was sent, with its value if it has one.
+func (r *Report) writeMilestones(b *strings.Builder) error {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	fmt.Fprintln(tw, "milestone (time since the first message was sent)\tafter\t")
 	for _, m := range r.Milestones {
 		v := "not reached"
@@ -31,12 +47,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t\n", m.Name, v)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	b.WriteByte('\n')
+	return tw.Flush()
+}
 
-	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
+// writePhases writes the per-phase distributions table.
+func (r *Report) writePhases(b *strings.Builder) error {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	fmt.Fprintln(tw, "phase\tn\tp50\tp95\tmax\t")
 	for _, p := range r.Phases {
 		if p.N == 0 {
@@ -45,40 +61,42 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t\n", p.Name, p.N, fmtDur(p.P50), fmtDur(p.P95), fmtDur(p.Max))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	b.WriteByte('\n')
+	return tw.Flush()
+}
 
+// writeIntegrity writes the message accounting line, and the lost ids if any.
+func (r *Report) writeIntegrity(b *strings.Builder) {
 	in := r.Integrity
 	verdict := "OK"
 	if !in.OK {
 		verdict = "FAILED"
 	}
-	fmt.Fprintf(&b, "messages: published %d (confirmed), processed %d, lost %d [%s], duplicates %d, requeued at shutdown %d",
+	fmt.Fprintf(b, "messages: published %d (confirmed), processed %d, lost %d [%s], duplicates %d, requeued at shutdown %d",
 		in.Published, in.Processed, in.Lost, verdict, in.Duplicates, in.Requeued)
 	if in.PublishFailed > 0 {
-		fmt.Fprintf(&b, ", not confirmed by the broker %d", in.PublishFailed)
+		fmt.Fprintf(b, ", not confirmed by the broker %d", in.PublishFailed)
 	}
 	if in.Unexpected > 0 {
-		fmt.Fprintf(&b, ", records for unknown ids %d", in.Unexpected)
+		fmt.Fprintf(b, ", records for unknown ids %d", in.Unexpected)
 	}
 	b.WriteByte('\n')
 	if in.Lost > 0 {
-		fmt.Fprintf(&b, "lost ids (first %d): %s\n", len(in.LostIDs), strings.Join(in.LostIDs, " "))
+		fmt.Fprintf(b, "lost ids (first %d): %s\n", len(in.LostIDs), strings.Join(in.LostIDs, " "))
 	}
+}
+
+// writePods writes the pods line.
+func (r *Report) writePods(b *strings.Builder) {
 	p := r.Pods
-	fmt.Fprintf(&b, "pods: %d new, %d pre-existing, peak desired %d, peak Running %d, failed %d",
+	fmt.Fprintf(b, "pods: %d new, %d pre-existing, peak desired %d, peak Running %d, failed %d",
 		p.New, p.PreExisting, p.PeakDesired, p.PeakRunning, p.Failed)
 	if len(p.Reasons) > 0 {
-		fmt.Fprintf(&b, " (%s)", strings.Join(p.Reasons, ", "))
+		fmt.Fprintf(b, " (%s)", strings.Join(p.Reasons, ", "))
 	}
 	if len(p.Nodes) > 0 {
-		fmt.Fprintf(&b, ", on %s", strings.Join(p.Nodes, ", "))
+		fmt.Fprintf(b, ", on %s", strings.Join(p.Nodes, ", "))
 	}
 	b.WriteByte('\n')
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // WriteJSON writes the report as indented JSON. With timeline false the raw timeline

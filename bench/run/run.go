@@ -217,14 +217,7 @@ func (r *runner) observe(ctx context.Context) (*Result, error) {
 	s := r.s
 	depth := watch.NewAMQPDepth(r.o.AMQPURL, s.Queue)
 	defer depth.Close()
-	w, err := watch.Start(ctx, r.kube, r.dyn, watch.Options{
-		Run: r.runID, Namespace: r.o.Namespace, PodSelector: s.PodSelector, Depth: depth,
-		Target: watch.Target{Resource: r.target, Name: s.Target.Name},
-		Records: func(ctx context.Context, add func(wire.Record)) error {
-			return watch.ConsumeRecords(ctx, r.o.AMQPURL, r.resultsQueue, add)
-		},
-		Log: r.o.Logger,
-	})
+	w, err := r.startWatcher(ctx, depth)
 	if err != nil {
 		return nil, err
 	}
@@ -245,26 +238,51 @@ func (r *runner) observe(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, 0, len(lres.Sent))
-	for _, m := range lres.Confirmed() {
-		ids = append(ids, m.ID)
-	}
-	var runErr error
-	drained := func(*watch.Recorder, watch.Progress) bool { return rec.Done(ids) }
-	if err := r.waitPhase(ctx, rec, "draining", time.Duration(s.Timeouts.Drain), drained); err != nil {
-		runErr = fmt.Errorf("not every message was done within %v of the load's end: %w", time.Duration(s.Timeouts.Drain), err)
-	} else {
-		rec.Mark(time.Now(), "drained")
-		if err := r.waitPhase(ctx, rec, "scaling back to 0", time.Duration(s.Timeouts.ScaleIn), atRest); err != nil {
-			runErr = fmt.Errorf("target not back at 0 replicas with no pods within %v of draining: %w", time.Duration(s.Timeouts.ScaleIn), err)
-		}
-	}
+	runErr := r.drainAndRest(ctx, rec, lres.Confirmed())
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	time.Sleep(500 * time.Millisecond) // late records and events
 	stopped = true
-	tl := w.Stop()
+	return r.result(w.Stop(), lres, runErr), nil
+}
+
+// startWatcher starts watching the target, its pods, the queue's depth (through
+// depth) and the workers' records.
+func (r *runner) startWatcher(ctx context.Context, depth watch.DepthProbe) (*watch.Watcher, error) {
+	return watch.Start(ctx, r.kube, r.dyn, watch.Options{
+		Run: r.runID, Namespace: r.o.Namespace, PodSelector: r.s.PodSelector, Depth: depth,
+		Target: watch.Target{Resource: r.target, Name: r.s.Target.Name},
+		Records: func(ctx context.Context, add func(wire.Record)) error {
+			return watch.ConsumeRecords(ctx, r.o.AMQPURL, r.resultsQueue, add)
+		},
+		Log: r.o.Logger,
+	})
+}
+
+// drainAndRest waits for every confirmed message to be done, marks "drained", then
+// waits for the target to rest at zero again. It returns why the run failed, if it
+// did.
+func (r *runner) drainAndRest(ctx context.Context, rec *watch.Recorder, confirmed []wire.Message) error {
+	ids := make([]string, 0, len(confirmed))
+	for _, m := range confirmed {
+		ids = append(ids, m.ID)
+	}
+	drain, scaleIn := time.Duration(r.s.Timeouts.Drain), time.Duration(r.s.Timeouts.ScaleIn)
+	drained := func(*watch.Recorder, watch.Progress) bool { return rec.Done(ids) }
+	if err := r.waitPhase(ctx, rec, "draining", drain, drained); err != nil {
+		return fmt.Errorf("not every message was done within %v of the load's end: %w", drain, err)
+	}
+	rec.Mark(time.Now(), "drained")
+	if err := r.waitPhase(ctx, rec, "scaling back to 0", scaleIn, atRest); err != nil {
+		return fmt.Errorf("target not back at 0 replicas with no pods within %v of draining: %w", scaleIn, err)
+	}
+	return nil
+}
+
+// result builds the run's report from the timeline and the load's result; the run
+// fails with runErr, or if a message was lost.
+func (r *runner) result(tl watch.Timeline, lres *loadgen.Result, runErr error) *Result {
 	r.settings.LoadAfter = report.LoadAverage()
 	r.settings.Fill()
 	rep := report.Build(report.Input{
@@ -274,7 +292,7 @@ func (r *runner) observe(ctx context.Context) (*Result, error) {
 	if runErr == nil && !rep.Integrity.OK {
 		runErr = fmt.Errorf("%d of %d messages lost", rep.Integrity.Lost, rep.Integrity.Published)
 	}
-	return &Result{Report: rep, Err: runErr}, nil
+	return &Result{Report: rep, Err: runErr}
 }
 
 // atRest: 0 replicas and no pod left, not even a terminating one.

@@ -70,31 +70,11 @@ type Stack struct {
 
 // Start brings the stack up. On error everything already started is stopped.
 func Start(ctx context.Context, o Options) (_ *Stack, err error) {
-	if o.Log == nil {
-		o.Log = os.Stderr
+	if err := o.setDefaults(); err != nil {
+		return nil, err
 	}
-	if o.HPASyncPeriod == 0 {
-		o.HPASyncPeriod = time.Second
-	}
-	if o.WorkerImage == "" {
-		o.WorkerImage = "surge.dev/bench-worker:latest"
-	}
-	if o.Root == "" {
-		if o.Root, err = FindRoot(); err != nil {
-			return nil, err
-		}
-	}
-	if o.BinDir == "" {
-		o.BinDir = defaultBinDir(o.Root)
-	}
-	bins := []string{"surge-vnode", "bench-worker"}
-	if !o.WithoutScaler {
-		bins = append(bins, "surge-scaler")
-	}
-	for _, b := range bins {
-		if st, err := os.Stat(filepath.Join(o.BinDir, b)); err != nil || st.IsDir() {
-			return nil, fmt.Errorf("%s not found in %s: run `make build` first (or pass --bin-dir)", b, o.BinDir)
-		}
+	if err := o.checkBinaries(); err != nil {
+		return nil, err
 	}
 	if os.Getenv("SURGE_CONTROLPLANE_SRC") == "" {
 		// The harness finds the control plane's sources from its own file path, which
@@ -114,36 +94,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 	}()
 	s.logf("stack: everything lives under %s (logs in %s)", s.Dir, filepath.Join(s.Dir, "logs"))
-
-	// The control plane and RabbitMQ are the slow steps: start both at once.
-	var wg sync.WaitGroup
-	var cpErr, rbErr error
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		s.logf("stack: starting the control plane (HPA sync period %v, said so in every report)", o.HPASyncPeriod)
-		s.Cluster, cpErr = harness.StartCluster(ctx, harness.ClusterOptions{
-			HPASyncPeriod: o.HPASyncPeriod, HPADownscaleStabilization: o.HPADownscaleStabilization,
-			Dir: filepath.Join(s.Dir, "cluster"), Log: prefixWriter{w: o.Log, prefix: "  "},
-		})
-	}()
-	go func() {
-		defer wg.Done()
-		s.logf("stack: starting a private RabbitMQ node (12-19 s on a quiet machine)")
-		start := time.Now()
-		s.Rabbit, rbErr = brokers.StartRabbitMQ(ctx, filepath.Join(s.Dir, "rabbitmq"))
-		if rbErr == nil {
-			s.logf("stack: RabbitMQ ready in %v on 127.0.0.1:%d", time.Since(start).Round(100*time.Millisecond), s.Rabbit.AMQPPort)
-		}
-	}()
-	stopTicker := s.ticker("control plane and RabbitMQ")
-	wg.Wait()
-	stopTicker()
-	if err := errors.Join(cpErr, rbErr); err != nil {
+	if err := s.startClusterAndRabbit(ctx); err != nil {
 		return nil, err
 	}
-	s.Kube, s.AMQPURL = s.Cluster.Config, s.Rabbit.AMQPURL
-
 	if err := s.installCRDs(ctx); err != nil {
 		return nil, err
 	}
@@ -157,6 +110,75 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	s.logf("stack: ready")
 	return s, nil
+}
+
+// setDefaults fills in the options left unset.
+func (o *Options) setDefaults() error {
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	if o.HPASyncPeriod == 0 {
+		o.HPASyncPeriod = time.Second
+	}
+	if o.WorkerImage == "" {
+		o.WorkerImage = "surge.dev/bench-worker:latest"
+	}
+	if o.Root == "" {
+		root, err := FindRoot()
+		if err != nil {
+			return err
+		}
+		o.Root = root
+	}
+	if o.BinDir == "" {
+		o.BinDir = defaultBinDir(o.Root)
+	}
+	return nil
+}
+
+// checkBinaries reports the first program the stack runs that BinDir lacks.
+func (o *Options) checkBinaries() error {
+	bins := []string{"surge-vnode", "bench-worker"}
+	if !o.WithoutScaler {
+		bins = append(bins, "surge-scaler")
+	}
+	for _, b := range bins {
+		if st, err := os.Stat(filepath.Join(o.BinDir, b)); err != nil || st.IsDir() {
+			return fmt.Errorf("%s not found in %s: run `make build` first (or pass --bin-dir)", b, o.BinDir)
+		}
+	}
+	return nil
+}
+
+// startClusterAndRabbit starts the control plane and RabbitMQ, the slow steps, at
+// once and waits for both.
+func (s *Stack) startClusterAndRabbit(ctx context.Context) error {
+	o := s.Options
+	var wg sync.WaitGroup
+	var cpErr, rbErr error
+	wg.Go(func() {
+		s.logf("stack: starting the control plane (HPA sync period %v, said so in every report)", o.HPASyncPeriod)
+		s.Cluster, cpErr = harness.StartCluster(ctx, harness.ClusterOptions{
+			HPASyncPeriod: o.HPASyncPeriod, HPADownscaleStabilization: o.HPADownscaleStabilization,
+			Dir: filepath.Join(s.Dir, "cluster"), Log: prefixWriter{w: o.Log, prefix: "  "},
+		})
+	})
+	wg.Go(func() {
+		s.logf("stack: starting a private RabbitMQ node (12-19 s on a quiet machine)")
+		start := time.Now()
+		s.Rabbit, rbErr = brokers.StartRabbitMQ(ctx, filepath.Join(s.Dir, "rabbitmq"))
+		if rbErr == nil {
+			s.logf("stack: RabbitMQ ready in %v on 127.0.0.1:%d", time.Since(start).Round(100*time.Millisecond), s.Rabbit.AMQPPort)
+		}
+	})
+	stopTicker := s.ticker("control plane and RabbitMQ")
+	wg.Wait()
+	stopTicker()
+	if err := errors.Join(cpErr, rbErr); err != nil {
+		return err
+	}
+	s.Kube, s.AMQPURL = s.Cluster.Config, s.Rabbit.AMQPURL
+	return nil
 }
 
 // Stop ends everything the stack started, in reverse order: surge-vnode and the

@@ -68,6 +68,23 @@ type Watcher struct {
 
 // Start starts watching and returns once the informers have synced.
 func Start(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface, o Options) (*Watcher, error) {
+	o.setDefaults()
+	sel, err := labels.Parse(o.PodSelector)
+	if err != nil {
+		return nil, fmt.Errorf("pod selector %q: %w", o.PodSelector, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	w := &Watcher{rec: NewRecorder(o.Run, o.Clock.Now()), clock: o.Clock, cancel: cancel, selector: sel, target: o.Target.Name}
+	if err := w.startInformers(ctx, kube, dyn, o); err != nil {
+		cancel()
+		return nil, err
+	}
+	w.startPolls(ctx, o)
+	return w, nil
+}
+
+// setDefaults fills in the clock and intervals left unset.
+func (o *Options) setDefaults() {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
@@ -77,40 +94,41 @@ func Start(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface
 	if o.SampleInterval <= 0 {
 		o.SampleInterval = 100 * time.Millisecond
 	}
-	sel, err := labels.Parse(o.PodSelector)
-	if err != nil {
-		return nil, fmt.Errorf("pod selector %q: %w", o.PodSelector, err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	w := &Watcher{rec: NewRecorder(o.Run, o.Clock.Now()), clock: o.Clock, cancel: cancel, selector: sel, target: o.Target.Name}
+}
 
+// startInformers starts the informers on the target's pods and on the target itself,
+// waits for them to sync and shuts them down when ctx ends.
+func (w *Watcher) startInformers(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface, o Options) error {
 	pods := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithNamespace(o.Namespace),
 		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = o.PodSelector }))
 	podInf := pods.Core().V1().Pods().Informer()
 	if _, err := podInf.AddEventHandler(w.podHandler()); err != nil {
-		cancel()
-		return nil, fmt.Errorf("pod handler: %w", err)
+		return fmt.Errorf("pod handler: %w", err)
 	}
 	targets := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, o.Namespace, func(lo *metav1.ListOptions) {
 		lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", o.Target.Name).String()
 	})
 	tInf := targets.ForResource(o.Target.Resource).Informer()
 	if _, err := tInf.AddEventHandler(w.targetHandler()); err != nil {
-		cancel()
-		return nil, fmt.Errorf("target handler: %w", err)
+		return fmt.Errorf("target handler: %w", err)
 	}
 	pods.Start(ctx.Done())
 	targets.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), podInf.HasSynced, tInf.HasSynced) {
-		cancel()
+		w.cancel()
 		pods.Shutdown()
 		targets.Shutdown()
-		return nil, fmt.Errorf("informers for pods and %s did not sync", o.Target.Resource.Resource)
+		return fmt.Errorf("informers for pods and %s did not sync", o.Target.Resource.Resource)
 	}
 	w.wg.Add(2)
 	go func() { defer w.wg.Done(); <-ctx.Done(); pods.Shutdown() }()
 	go func() { defer w.wg.Done(); <-ctx.Done(); targets.Shutdown() }()
+	return nil
+}
 
+// startPolls starts measuring the queue depth (if o.Depth is set), taking snapshots
+// and reading the records (if o.Records is set), until ctx ends.
+func (w *Watcher) startPolls(ctx context.Context, o Options) {
 	if o.Depth != nil {
 		w.loop(ctx, o.DepthInterval, func(now time.Time) {
 			pctx, pcancel := context.WithTimeout(ctx, time.Second)
@@ -124,17 +142,15 @@ func Start(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface
 	}
 	w.loop(ctx, o.SampleInterval, func(now time.Time) { w.rec.Sample(now) })
 	if o.Records != nil {
-		w.wg.Add(1)
-		go func() {
-			defer w.wg.Done()
+		w.wg.Go(func() {
 			if err := o.Records(ctx, func(r wire.Record) { w.rec.AddRecord(r) }); err != nil && !errors.Is(err, context.Canceled) {
 				o.Log.Error(err, "Reading worker records failed")
 			}
-		}()
+		})
 	}
-	return w, nil
 }
 
+// loop calls f at once, then once per interval every, until ctx ends.
 func (w *Watcher) loop(ctx context.Context, every time.Duration, f func(time.Time)) {
 	w.wg.Add(1)
 	go func() {

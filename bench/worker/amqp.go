@@ -102,82 +102,111 @@ func (w *AMQPWorker) session(ctx context.Context) error {
 
 	p := &processor{pod: w.cfg.Pod, workTime: w.cfg.WorkTime, sink: sink, clock: w.clock,
 		timers: w.clock, log: w.log, sendTimeout: 10 * time.Second}
-	stop := make(chan struct{})
-	abort, release := graceSignal(w.clock, stop, w.cfg.Grace)
+	c := &amqpConsumer{w: w, ch: ch, tag: tag, p: p, stop: make(chan struct{}),
+		sem: make(chan struct{}, w.cfg.Concurrency), ctxDone: ctx.Done()}
+	abort, release := graceSignal(w.clock, c.stop, w.cfg.Grace)
 	defer release()
-	return w.consume(ctx, ch, tag, deliveries, closed, p, stop, abort)
+	c.abort = abort
+	return c.consume(deliveries, closed)
 }
 
-func (w *AMQPWorker) consume(ctx context.Context, ch *amqp.Channel, tag string, deliveries <-chan amqp.Delivery,
-	closed <-chan *amqp.Error, p *processor, stop chan struct{}, abort <-chan struct{}) error {
-	sem := make(chan struct{}, w.cfg.Concurrency)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	stopping := false
-	ctxDone := ctx.Done()
-	beginStop := func() {
-		stopping = true
-		ctxDone = nil
-		close(stop)
-		w.log.Info("Stopping: cancelling consumer, finishing in-flight work", "grace", w.cfg.Grace)
-		// Cancel waits for cancel-ok; deliveries already on the wire keep arriving on
-		// the deliveries channel (buffered by the client) until it closes.
-		go func() {
-			if err := ch.Cancel(tag, false); err != nil {
-				w.log.Info("Cancel consumer failed", "err", err.Error())
-			}
-		}()
-	}
+// amqpConsumer is one session's consumer: it runs up to Concurrency deliveries at once
+// and, once the worker's context ends, stops as the package doc describes.
+type amqpConsumer struct {
+	w     *AMQPWorker
+	ch    *amqp.Channel
+	tag   string
+	p     *processor
+	stop  chan struct{}   // closed when stopping begins
+	abort <-chan struct{} // closed when the grace period is over
+	sem   chan struct{}   // one token per delivery being processed
+	wg    sync.WaitGroup  // deliveries being processed
+	// stopping is set, and ctxDone cleared, when stopping begins.
+	stopping bool
+	ctxDone  <-chan struct{}
+}
+
+// consume dispatches deliveries until the consumer or the connection ends, then waits
+// for the deliveries in flight. It returns errStopped after a graceful stop.
+func (c *amqpConsumer) consume(deliveries <-chan amqp.Delivery, closed <-chan *amqp.Error) error {
+	defer c.wg.Wait()
 	for {
 		select {
-		case <-ctxDone:
-			beginStop()
+		case <-c.ctxDone:
+			c.beginStop()
 		case err := <-closed:
-			wg.Wait()
-			if stopping {
-				return errStopped
-			}
 			if err == nil {
-				return errors.New("connection closed")
+				return c.finish(errors.New("connection closed"))
 			}
-			return err
+			return c.finish(err)
 		case d, ok := <-deliveries:
 			if !ok {
-				wg.Wait()
-				if stopping {
-					return errStopped
-				}
-				return errors.New("consumer cancelled by the broker")
+				return c.finish(errors.New("consumer cancelled by the broker"))
 			}
-			if stopping {
-				_ = d.Nack(false, true) // prefetched, never started: give it back
-				continue
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctxDone:
-				beginStop()
-				_ = d.Nack(false, true)
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				res := p.process(abort, Delivery{Body: d.Body, MessageID: d.MessageId, Redelivered: d.Redelivered})
-				var err error
-				switch res {
-				case Ack:
-					err = d.Ack(false)
-				case Requeue:
-					err = d.Nack(false, true)
-				case Drop:
-					err = d.Reject(false)
-				}
-				if err != nil {
-					w.log.Info("Settling delivery failed", "result", res.String(), "err", err.Error())
-				}
-			}()
+			c.dispatch(d)
 		}
+	}
+}
+
+// beginStop closes stop and cancels the consumer.
+func (c *amqpConsumer) beginStop() {
+	c.stopping = true
+	c.ctxDone = nil
+	close(c.stop)
+	c.w.log.Info("Stopping: cancelling consumer, finishing in-flight work", "grace", c.w.cfg.Grace)
+	// Cancel waits for cancel-ok; deliveries already on the wire keep arriving on
+	// the deliveries channel (buffered by the client) until it closes.
+	go func() {
+		if err := c.ch.Cancel(c.tag, false); err != nil {
+			c.w.log.Info("Cancel consumer failed", "err", err.Error())
+		}
+	}()
+}
+
+// finish waits for the deliveries in flight and returns errStopped if stopping had
+// begun, else cause.
+func (c *amqpConsumer) finish(cause error) error {
+	c.wg.Wait()
+	if c.stopping {
+		return errStopped
+	}
+	return cause
+}
+
+// dispatch processes d in its own goroutine once a concurrency slot is free. A
+// delivery that arrives while stopping, or while waiting for a slot when stopping
+// begins, is given back without being started.
+func (c *amqpConsumer) dispatch(d amqp.Delivery) {
+	if c.stopping {
+		_ = d.Nack(false, true) // prefetched, never started: give it back
+		return
+	}
+	select {
+	case c.sem <- struct{}{}:
+	case <-c.ctxDone:
+		c.beginStop()
+		_ = d.Nack(false, true)
+		return
+	}
+	c.wg.Go(func() {
+		defer func() { <-c.sem }()
+		res := c.p.process(c.abort, Delivery{Body: d.Body, MessageID: d.MessageId, Redelivered: d.Redelivered})
+		c.settle(d, res)
+	})
+}
+
+// settle acks, requeues or rejects d as res says.
+func (c *amqpConsumer) settle(d amqp.Delivery, res Result) {
+	var err error
+	switch res {
+	case Ack:
+		err = d.Ack(false)
+	case Requeue:
+		err = d.Nack(false, true)
+	case Drop:
+		err = d.Reject(false)
+	}
+	if err != nil {
+		c.w.log.Info("Settling delivery failed", "result", res.String(), "err", err.Error())
 	}
 }

@@ -35,20 +35,7 @@ func (w *KafkaWorker) Run(ctx context.Context) error {
 	}
 	defer closeSink()
 
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        w.cfg.KafkaBrokers,
-		GroupID:        w.cfg.KafkaGroup,
-		Topic:          w.cfg.KafkaTopic,
-		QueueCapacity:  w.cfg.Prefetch,
-		MinBytes:       1,
-		MaxBytes:       10 << 20,
-		MaxWait:        250 * time.Millisecond,
-		StartOffset:    kafka.FirstOffset,
-		CommitInterval: 0, // synchronous commits
-		// Leave the group quickly on Close so the partitions move to other members.
-		HeartbeatInterval: time.Second,
-		SessionTimeout:    10 * time.Second,
-	})
+	r := w.reader()
 	defer func() {
 		if err := r.Close(); err != nil {
 			w.log.Info("Closing Kafka reader failed", "err", err.Error())
@@ -65,6 +52,31 @@ func (w *KafkaWorker) Run(ctx context.Context) error {
 		<-ctx.Done()
 		close(stop)
 	}()
+	return w.consume(ctx, r, p, abort)
+}
+
+// reader returns a reader of the topic as a member of the consumer group, committing
+// synchronously.
+func (w *KafkaWorker) reader() *kafka.Reader {
+	return kafka.NewReader(kafka.ReaderConfig{
+		Brokers:        w.cfg.KafkaBrokers,
+		GroupID:        w.cfg.KafkaGroup,
+		Topic:          w.cfg.KafkaTopic,
+		QueueCapacity:  w.cfg.Prefetch,
+		MinBytes:       1,
+		MaxBytes:       10 << 20,
+		MaxWait:        250 * time.Millisecond,
+		StartOffset:    kafka.FirstOffset,
+		CommitInterval: 0, // synchronous commits
+		// Leave the group quickly on Close so the partitions move to other members.
+		HeartbeatInterval: time.Second,
+		SessionTimeout:    10 * time.Second,
+	})
+}
+
+// consume processes messages one at a time, committing each after its record was
+// written, until ctx ends (nil) or a message cannot be finished or committed.
+func (w *KafkaWorker) consume(ctx context.Context, r *kafka.Reader, p *processor, abort <-chan struct{}) error {
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {

@@ -131,61 +131,89 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, name string, f benc
 	klog.SetOutput(io.Discard) // client-go chatter would break the live view
 	klog.LogToStderr(false)
 
-	settings := report.Settings{Cores: runtime.NumCPU()}
-	var kube *rest.Config
-	var amqpURL string
-	if f.kubeconfig != "" {
-		if kube, err = clientcmd.BuildConfigFromFlags("", f.kubeconfig); err != nil {
-			return fmt.Errorf("kubeconfig: %w", err)
-		}
-		kube.QPS, kube.Burst = 100, 200
-		amqpURL = f.amqpURL
-		settings.Cluster = kube.Host
-		settings.HPASyncPeriod = f.hpaSyncStated
-		settings.Backend, settings.StartDelay = f.backend, f.backendDelay
-	} else {
-		fmt.Fprintf(stderr, "surge: starting the local stack: control plane (HPA sync period %v), RabbitMQ, surge-scaler, surge-vnode\n", f.hpaSync)
-		st, err := stack.Start(ctx, stack.Options{
-			Dir: f.dir, Keep: f.keep, Root: f.root, BinDir: f.binDir, HPASyncPeriod: f.hpaSync,
-			HPADownscaleStabilization: f.hpaDownscale, StartDelay: f.startDelay, WorkerImage: f.workerImage, Log: stderr,
-		})
-		if err != nil {
-			return err
-		}
-		defer st.Stop()
-		kube, amqpURL = st.Kube, st.AMQPURL
-		settings.Cluster = "embedded"
-		settings.HPASyncPeriod = f.hpaSync.String()
-		settings.HPADownscaleStabilization = f.hpaDownscale.String()
-		settings.Backend, settings.StartDelay = st.Backend()
+	t, err := f.target(ctx, stderr)
+	if err != nil {
+		return err
 	}
+	defer t.stop()
 
 	view := newProgressView(stderr, f.progressPeriod)
 	res, err := run.Run(ctx, run.Options{
 		Scenario: s, Short: f.short, Vars: vars, Namespace: f.namespace, Keep: f.keepNamespace,
-		Kube: kube, AMQPURL: amqpURL, WorkerImage: f.workerImage, Settings: settings,
+		Kube: t.kube, AMQPURL: t.amqpURL, WorkerImage: f.workerImage, Settings: t.settings,
 		Progress: view.update, Log: view, Logger: klog.Background(),
 	})
 	view.finish()
 	if err != nil {
 		return err
 	}
-	out, err := outputDir(f.out, f.root, s.Name, f.short)
+	if err := f.writeResults(stdout, res.Report, s.Name); err != nil {
+		return err
+	}
+	if res.Err != nil {
+		return &failedRun{err: fmt.Errorf("scenario %s: %w", s.Name, res.Err)}
+	}
+	return nil
+}
+
+// benchTarget is the cluster and RabbitMQ a run measures, with the settings the
+// report states for them.
+type benchTarget struct {
+	kube     *rest.Config
+	amqpURL  string
+	settings report.Settings
+	// stop ends what was started for the run (nothing for an external setup).
+	stop func()
+}
+
+// target returns the external setup named by --kubeconfig and --amqp-url, or else
+// starts the local stack.
+func (f *benchFlags) target(ctx context.Context, stderr io.Writer) (*benchTarget, error) {
+	t := &benchTarget{settings: report.Settings{Cores: runtime.NumCPU()}, stop: func() {}}
+	if f.kubeconfig != "" {
+		kube, err := clientcmd.BuildConfigFromFlags("", f.kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("kubeconfig: %w", err)
+		}
+		kube.QPS, kube.Burst = 100, 200
+		t.kube, t.amqpURL = kube, f.amqpURL
+		t.settings.Cluster = kube.Host
+		t.settings.HPASyncPeriod = f.hpaSyncStated
+		t.settings.Backend, t.settings.StartDelay = f.backend, f.backendDelay
+		return t, nil
+	}
+	fmt.Fprintf(stderr, "surge: starting the local stack: control plane (HPA sync period %v), RabbitMQ, surge-scaler, surge-vnode\n", f.hpaSync)
+	st, err := stack.Start(ctx, stack.Options{
+		Dir: f.dir, Keep: f.keep, Root: f.root, BinDir: f.binDir, HPASyncPeriod: f.hpaSync,
+		HPADownscaleStabilization: f.hpaDownscale, StartDelay: f.startDelay, WorkerImage: f.workerImage, Log: stderr,
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.kube, t.amqpURL, t.stop = st.Kube, st.AMQPURL, st.Stop
+	t.settings.Cluster = "embedded"
+	t.settings.HPASyncPeriod = f.hpaSync.String()
+	t.settings.HPADownscaleStabilization = f.hpaDownscale.String()
+	t.settings.Backend, t.settings.StartDelay = st.Backend()
+	return t, nil
+}
+
+// writeResults writes the report's files under --out (or its default) and prints the
+// table and where the files are.
+func (f *benchFlags) writeResults(stdout io.Writer, rep *report.Report, scenario string) error {
+	out, err := outputDir(f.out, f.root, scenario, f.short)
 	if err != nil {
 		return err
 	}
-	paths, err := writeOutputs(res.Report, out)
+	paths, err := writeOutputs(rep, out)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout)
-	if err := res.Report.WriteTable(stdout); err != nil {
+	if err := rep.WriteTable(stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\ntimeline: %s\nreport:   %s\n", paths.png, paths.json)
-	if res.Err != nil {
-		return &failedRun{err: fmt.Errorf("scenario %s: %w", s.Name, res.Err)}
-	}
 	return nil
 }
 

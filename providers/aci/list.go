@@ -55,10 +55,34 @@ func (b *Backend) List(ctx context.Context) ([]providers.InstanceStatus, error) 
 	return copyStatuses(c.res), c.err
 }
 
+// list does one List: the owned groups from ARM's paged list, their details
+// refreshed, each group's status with the failure of its last operation, if any.
 func (b *Backend) list(ctx context.Context) ([]providers.InstanceStatus, error) {
 	if err := b.bo.check(); err != nil {
 		return nil, err
 	}
+	groups, err := b.listOwned(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.bo.success()
+	b.refreshDetails(ctx, groups)
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]providers.InstanceStatus, 0, len(groups))
+	for _, g := range groups {
+		if st, ok := b.statusLocked(g); ok {
+			out = append(out, st)
+		}
+	}
+	b.forgetUnlistedLocked(groups)
+	return out, nil
+}
+
+// listOwned pages through the resource group's container groups and returns those
+// this backend owns and can map back to a pod.
+func (b *Backend) listOwned(ctx context.Context) ([]*armaci.ContainerGroup, error) {
 	var groups []*armaci.ContainerGroup
 	pager := b.groups.NewListByResourceGroupPager(b.set.group, nil)
 	for pager.More() {
@@ -80,30 +104,35 @@ func (b *Backend) list(ctx context.Context) ([]providers.InstanceStatus, error) 
 			}
 		}
 	}
-	b.bo.success()
-	b.refreshDetails(ctx, groups)
+	return groups, nil
+}
 
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// statusLocked returns the status of listed group g, merged with its detail and
+// failed if its last operation failed; false if g is being deleted. b.mu is held.
+func (b *Backend) statusLocked(g *armaci.ContainerGroup) (providers.InstanceStatus, bool) {
+	ref, _ := refFromTags(g.Tags)
+	if _, gone := b.deleting[ref.UID]; gone {
+		return providers.InstanceStatus{}, false
+	}
+	st, _ := groupStatus(merge(g, b.details[deref(g.Name)].group))
+	if f, ok := b.failed[ref.UID]; ok && st.Phase != providers.PhaseSucceeded {
+		// The operation's error explains the failure unless the group's own
+		// events already do.
+		if st.Phase != providers.PhaseFailed || st.Message == "" {
+			st.Message = f.message
+		}
+		st.Phase, st.Reason = providers.PhaseFailed, f.reason
+	}
+	return st, true
+}
+
+// forgetUnlistedLocked drops the details of groups no longer listed and the failures
+// of pods whose group is neither listed nor being created. b.mu is held.
+func (b *Backend) forgetUnlistedLocked(groups []*armaci.ContainerGroup) {
 	listedNames, listedUIDs := map[string]bool{}, map[string]bool{}
-	out := make([]providers.InstanceStatus, 0, len(groups))
 	for _, g := range groups {
 		ref, _ := refFromTags(g.Tags)
-		name := deref(g.Name)
-		listedNames[name], listedUIDs[ref.UID] = true, true
-		if _, gone := b.deleting[ref.UID]; gone {
-			continue
-		}
-		st, _ := groupStatus(merge(g, b.details[name].group))
-		if f, ok := b.failed[ref.UID]; ok && st.Phase != providers.PhaseSucceeded {
-			// The operation's error explains the failure unless the group's own
-			// events already do.
-			if st.Phase != providers.PhaseFailed || st.Message == "" {
-				st.Message = f.message
-			}
-			st.Phase, st.Reason = providers.PhaseFailed, f.reason
-		}
-		out = append(out, st)
+		listedNames[deref(g.Name)], listedUIDs[ref.UID] = true, true
 	}
 	for name := range b.details {
 		if !listedNames[name] {
@@ -115,7 +144,6 @@ func (b *Backend) list(ctx context.Context) ([]providers.InstanceStatus, error) 
 			delete(b.failed, uid)
 		}
 	}
-	return out, nil
 }
 
 // refreshDetails GETs up to Options.DetailGetsPerList groups: first those without
