@@ -15,6 +15,8 @@ import (
 	"k8s.io/metrics/pkg/apis/external_metrics"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
+
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // DefaultRefreshTimeout bounds a read-through Refresh made on behalf of an HPA query.
@@ -64,7 +66,7 @@ func metricResource(name string) schema.GroupResource {
 // GetExternalMetric serves one metric in one namespace; see the package doc for the
 // semantics. Errors are Kubernetes API errors (404 NotFound, 503 ServiceUnavailable).
 func (p *Provider) GetExternalMetric(ctx context.Context, namespace string, selector labels.Selector, info provider.ExternalMetricInfo) (*external_metrics.ExternalMetricValueList, error) {
-	key := MetricKey{Namespace: namespace, Name: info.Metric}
+	key := trigger.Key{Namespace: namespace, Name: info.Metric}
 	if selector == nil {
 		selector = labels.Everything()
 	}
@@ -96,7 +98,7 @@ func (p *Provider) GetExternalMetric(ctx context.Context, namespace string, sele
 
 // read returns key's sample: a read-through Refresh unless the trigger asked for
 // cached metrics. A key the source does not hold is a 404 naming the metric.
-func (p *Provider) read(ctx context.Context, key MetricKey) (Sample, error) {
+func (p *Provider) read(ctx context.Context, key trigger.Key) (trigger.Reading, error) {
 	s, err := p.src.Latest(ctx, key)
 	if err == nil && !s.UseCachedMetrics {
 		rctx, cancel := context.WithTimeout(ctx, p.refreshTimeout)
@@ -105,7 +107,7 @@ func (p *Provider) read(ctx context.Context, key MetricKey) (Sample, error) {
 		switch {
 		case rerr == nil:
 			s = fresh
-		case errors.Is(rerr, ErrUnknownMetric):
+		case errors.Is(rerr, trigger.ErrUnknownMetric):
 			err = rerr // deleted between the two calls
 		case fresh.Err != nil:
 			s = fresh // a store that reports the failed measurement both ways
@@ -117,14 +119,14 @@ func (p *Provider) read(ctx context.Context, key MetricKey) (Sample, error) {
 		}
 	}
 	if err != nil {
-		if errors.Is(err, ErrUnknownMetric) {
-			return Sample{}, provider.NewMetricNotFoundError(metricResource(key.Name), key.Name)
+		if errors.Is(err, trigger.ErrUnknownMetric) {
+			return trigger.Reading{}, provider.NewMetricNotFoundError(metricResource(key.Name), key.Name)
 		}
 		// The source's error text stays out of the response and the log: it may come
 		// from a trigger and name a broker.
 		p.log.Info("Reading external metric failed", "namespace", key.Namespace, "metric", key.Name,
 			"canceled", errors.Is(err, context.Canceled), "deadlineExceeded", errors.Is(err, context.DeadlineExceeded))
-		return Sample{}, apierrors.NewInternalError(fmt.Errorf("read external metric %s in namespace %s failed", key.Name, key.Namespace))
+		return trigger.Reading{}, apierrors.NewInternalError(fmt.Errorf("read external metric %s in namespace %s failed", key.Name, key.Namespace))
 	}
 	return s, nil
 }

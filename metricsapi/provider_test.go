@@ -17,6 +17,7 @@ import (
 
 	"github.com/surge-autoscaler/surge/metricsapi"
 	"github.com/surge-autoscaler/surge/metricsapi/fake"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // secret is a broker URL with a password, as a trigger's error might carry it.
@@ -34,15 +35,13 @@ func (l *logSink) logger() logr.Logger {
 
 func (l *logSink) String() string { return strings.Join(l.lines, "\n") }
 
-var keyA = metricsapi.MetricKey{Namespace: "team-a", Name: "s0-rabbitmq-orders"}
+var keyA = trigger.Key{Namespace: "team-a", Name: "s0-rabbitmq-orders"}
 
-func sample(mod func(*metricsapi.Sample)) metricsapi.Sample {
-	s := metricsapi.Sample{
-		Value:            12.5,
-		Time:             t0.Add(-2 * time.Second),
-		PollingInterval:  10 * time.Second,
-		Labels:           map[string]string{"scaledobject.surge.dev/name": "orders"},
-		UseCachedMetrics: true,
+func sample(mod func(*trigger.Reading)) trigger.Reading {
+	s := trigger.Reading{
+		Metric: trigger.Metric{PollingInterval: 10 * time.Second, Labels: map[string]string{"scaledobject.surge.dev/name": "orders"},
+			UseCachedMetrics: true},
+		Sample: trigger.Sample{Value: 12.5, Time: t0.Add(-2 * time.Second)},
 	}
 	if mod != nil {
 		mod(&s)
@@ -59,12 +58,12 @@ func TestGetExternalMetric(t *testing.T) {
 		notMsg    []string // must not appear in the error message or the log
 		refreshes int      // expected Refresh calls
 	}
-	stored := func(s metricsapi.Sample) map[metricsapi.MetricKey]metricsapi.Sample {
-		return map[metricsapi.MetricKey]metricsapi.Sample{keyA: s}
+	stored := func(s trigger.Reading) map[trigger.Key]trigger.Reading {
+		return map[trigger.Key]trigger.Reading{keyA: s}
 	}
 	tests := []struct {
 		name       string
-		samples    map[metricsapi.MetricKey]metricsapi.Sample
+		samples    map[trigger.Key]trigger.Reading
 		ns, metric string
 		selector   string
 		setup      func(*fake.Source)
@@ -102,31 +101,31 @@ func TestGetExternalMetric(t *testing.T) {
 		},
 		{
 			name:    "selector against a sample without labels is 404",
-			samples: stored(sample(func(s *metricsapi.Sample) { s.Labels = nil })),
+			samples: stored(sample(func(s *trigger.Reading) { s.Labels = nil })),
 			ns:      keyA.Namespace, metric: keyA.Name, selector: "scaledobject.surge.dev/name=orders",
 			want: want{code: 404},
 		},
 		{
 			name:    "empty selector matches a sample without labels",
-			samples: stored(sample(func(s *metricsapi.Sample) { s.Labels = nil })),
+			samples: stored(sample(func(s *trigger.Reading) { s.Labels = nil })),
 			ns:      keyA.Namespace, metric: keyA.Name,
 			want: want{value: "12500m", time: t0.Add(-2 * time.Second)},
 		},
 		{
 			name:    "exactly 3 x pollingInterval old is still served",
-			samples: stored(sample(func(s *metricsapi.Sample) { s.Time = t0.Add(-30 * time.Second) })),
+			samples: stored(sample(func(s *trigger.Reading) { s.Time = t0.Add(-30 * time.Second) })),
 			ns:      keyA.Namespace, metric: keyA.Name,
 			want: want{value: "12500m", time: t0.Add(-30 * time.Second)},
 		},
 		{
 			name:    "older than 3 x pollingInterval is 503",
-			samples: stored(sample(func(s *metricsapi.Sample) { s.Time = t0.Add(-30*time.Second - time.Millisecond) })),
+			samples: stored(sample(func(s *trigger.Reading) { s.Time = t0.Add(-30*time.Second - time.Millisecond) })),
 			ns:      keyA.Namespace, metric: keyA.Name,
 			want: want{code: 503, msg: []string{"stale", keyA.Name, "10s"}},
 		},
 		{
 			name: "unset pollingInterval defaults to 30s (89s old served)",
-			samples: stored(sample(func(s *metricsapi.Sample) {
+			samples: stored(sample(func(s *trigger.Reading) {
 				s.PollingInterval, s.Time = 0, t0.Add(-89*time.Second)
 			})),
 			ns: keyA.Namespace, metric: keyA.Name,
@@ -134,7 +133,7 @@ func TestGetExternalMetric(t *testing.T) {
 		},
 		{
 			name: "unset pollingInterval defaults to 30s (91s old stale)",
-			samples: stored(sample(func(s *metricsapi.Sample) {
+			samples: stored(sample(func(s *trigger.Reading) {
 				s.PollingInterval, s.Time = 0, t0.Add(-91*time.Second)
 			})),
 			ns: keyA.Namespace, metric: keyA.Name,
@@ -142,13 +141,13 @@ func TestGetExternalMetric(t *testing.T) {
 		},
 		{
 			name:    "never measured is 503",
-			samples: stored(sample(func(s *metricsapi.Sample) { s.Time = time.Time{} })),
+			samples: stored(sample(func(s *trigger.Reading) { s.Time = time.Time{} })),
 			ns:      keyA.Namespace, metric: keyA.Name,
 			want: want{code: 503, msg: []string{"not measured yet"}},
 		},
 		{
 			name: "failed measurement without fallback is 503 and hides the error text",
-			samples: stored(sample(func(s *metricsapi.Sample) {
+			samples: stored(sample(func(s *trigger.Reading) {
 				s.Err, s.ConsecutiveFailures = errors.New("dial "+secret+": connection refused"), 1
 			})),
 			ns: keyA.Namespace, metric: keyA.Name,
@@ -156,42 +155,42 @@ func TestGetExternalMetric(t *testing.T) {
 		},
 		{
 			name: "failures below the fallback threshold are 503",
-			samples: stored(sample(func(s *metricsapi.Sample) {
+			samples: stored(sample(func(s *trigger.Reading) {
 				s.Err, s.ConsecutiveFailures = errors.New(secret), 2
-				s.Fallback = &metricsapi.Fallback{FailureThreshold: 3, Replicas: 5, Target: 10}
+				s.Fallback, s.Rule.Target = &trigger.Fallback{FailureThreshold: 3, Replicas: 5}, 10
 			})),
 			ns: keyA.Namespace, metric: keyA.Name,
 			want: want{code: 503, msg: []string{"2 consecutive failures, fallback after 3"}, notMsg: []string{"s3cr3t"}},
 		},
 		{
 			name: "failures reaching the fallback threshold serve replicas x target at now",
-			samples: stored(sample(func(s *metricsapi.Sample) {
+			samples: stored(sample(func(s *trigger.Reading) {
 				s.Err, s.ConsecutiveFailures = errors.New(secret), 3
-				s.Fallback = &metricsapi.Fallback{FailureThreshold: 3, Replicas: 5, Target: 10}
+				s.Fallback, s.Rule.Target = &trigger.Fallback{FailureThreshold: 3, Replicas: 5}, 10
 			})),
 			ns: keyA.Namespace, metric: keyA.Name,
 			want: want{value: "50", time: t0, notMsg: []string{"s3cr3t"}},
 		},
 		{
 			name: "fallback with a fractional target keeps milli precision",
-			samples: stored(sample(func(s *metricsapi.Sample) {
+			samples: stored(sample(func(s *trigger.Reading) {
 				s.Err, s.ConsecutiveFailures = errors.New("x"), 7
-				s.Fallback = &metricsapi.Fallback{FailureThreshold: 3, Replicas: 3, Target: 0.5}
+				s.Fallback, s.Rule.Target = &trigger.Fallback{FailureThreshold: 3, Replicas: 3}, 0.5
 			})),
 			ns: keyA.Namespace, metric: keyA.Name,
 			want: want{value: "1500m", time: t0},
 		},
 		{
 			name: "fallback configured but no failures serves the measured value",
-			samples: stored(sample(func(s *metricsapi.Sample) {
-				s.Fallback = &metricsapi.Fallback{FailureThreshold: 3, Replicas: 5, Target: 10}
+			samples: stored(sample(func(s *trigger.Reading) {
+				s.Fallback, s.Rule.Target = &trigger.Fallback{FailureThreshold: 3, Replicas: 5}, 10
 			})),
 			ns: keyA.Namespace, metric: keyA.Name,
 			want: want{value: "12500m", time: t0.Add(-2 * time.Second)},
 		},
 		{
 			name: "useCachedMetrics false reads through Refresh (stale cache becomes fresh)",
-			samples: stored(sample(func(s *metricsapi.Sample) {
+			samples: stored(sample(func(s *trigger.Reading) {
 				s.UseCachedMetrics, s.Time = false, t0.Add(-time.Hour)
 			})),
 			ns: keyA.Namespace, metric: keyA.Name,
@@ -199,20 +198,20 @@ func TestGetExternalMetric(t *testing.T) {
 		},
 		{
 			name:    "useCachedMetrics true serves the cache without Refresh",
-			samples: stored(sample(func(s *metricsapi.Sample) { s.Time = t0.Add(-time.Hour) })),
+			samples: stored(sample(func(s *trigger.Reading) { s.Time = t0.Add(-time.Hour) })),
 			ns:      keyA.Namespace, metric: keyA.Name,
 			want: want{code: 503, msg: []string{"stale"}, refreshes: 0},
 		},
 		{
 			name:    "failing Refresh falls back to a fresh cached sample",
-			samples: stored(sample(func(s *metricsapi.Sample) { s.UseCachedMetrics = false })),
+			samples: stored(sample(func(s *trigger.Reading) { s.UseCachedMetrics = false })),
 			ns:      keyA.Namespace, metric: keyA.Name,
 			setup: func(f *fake.Source) { f.FailNextRefresh(errors.New("timeout talking to " + secret)) },
 			want:  want{value: "12500m", time: t0.Add(-2 * time.Second), refreshes: 1, notMsg: []string{"s3cr3t"}},
 		},
 		{
 			name: "failing Refresh with a stale cache is 503",
-			samples: stored(sample(func(s *metricsapi.Sample) {
+			samples: stored(sample(func(s *trigger.Reading) {
 				s.UseCachedMetrics, s.Time = false, t0.Add(-time.Hour)
 			})),
 			ns: keyA.Namespace, metric: keyA.Name,
@@ -221,9 +220,9 @@ func TestGetExternalMetric(t *testing.T) {
 		},
 		{
 			name:    "metric deleted between Latest and Refresh is 404",
-			samples: stored(sample(func(s *metricsapi.Sample) { s.UseCachedMetrics = false })),
+			samples: stored(sample(func(s *trigger.Reading) { s.UseCachedMetrics = false })),
 			ns:      keyA.Namespace, metric: keyA.Name,
-			setup: func(f *fake.Source) { f.FailNextRefresh(metricsapi.ErrUnknownMetric) },
+			setup: func(f *fake.Source) { f.FailNextRefresh(trigger.ErrUnknownMetric) },
 			want:  want{code: 404, msg: []string{keyA.Name}, refreshes: 1},
 		},
 		{
@@ -234,7 +233,7 @@ func TestGetExternalMetric(t *testing.T) {
 		},
 		{
 			name:    "NaN is 503",
-			samples: stored(sample(func(s *metricsapi.Sample) { s.Value = nan() })),
+			samples: stored(sample(func(s *trigger.Reading) { s.Value = nan() })),
 			ns:      keyA.Namespace, metric: keyA.Name,
 			want: want{code: 503, msg: []string{"not a number"}},
 		},
@@ -329,7 +328,7 @@ func TestGetExternalMetricDoesNotShareLabels(t *testing.T) {
 
 func TestListAllExternalMetrics(t *testing.T) {
 	src := fake.NewSource(nil)
-	for _, k := range []metricsapi.MetricKey{
+	for _, k := range []trigger.Key{
 		{Namespace: "b", Name: "m2"}, {Namespace: "a", Name: "m2"}, {Namespace: "a", Name: "m1"},
 	} {
 		src.Set(k, sample(nil))

@@ -24,6 +24,7 @@ import (
 
 	"github.com/surge-autoscaler/surge/metricsapi"
 	"github.com/surge-autoscaler/surge/metricsapi/fake"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // startInsecureServer runs a Server on 127.0.0.1 with authentication and
@@ -110,7 +111,7 @@ func get(t *testing.T, c *http.Client, u string) (int, []byte) {
 func TestServerWireFormat(t *testing.T) {
 	src := fake.NewSource(clocktesting.NewFakePassiveClock(t0))
 	src.Set(keyA, sample(nil))
-	src.Set(metricsapi.MetricKey{Namespace: "team-a", Name: "s1-failing"}, sample(func(s *metricsapi.Sample) {
+	src.Set(trigger.Key{Namespace: "team-a", Name: "s1-failing"}, sample(func(s *trigger.Reading) {
 		s.Err, s.ConsecutiveFailures = errors.New("dial "+secret), 1
 	}))
 	logs := &logSink{}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // StaleFactor is how many polling intervals a sample may age before the metrics API
@@ -40,13 +42,13 @@ type Verdict struct {
 	Fallback bool
 }
 
-// Judge decides what to serve for s at now: its value, the fallback value, or an
-// error wrapping ErrStale, ErrMeasureFailed, ErrNoSample or ErrNotANumber. It is a
-// pure function; the error message is safe to return to API clients (it never
-// includes s.Err's text).
-func Judge(s Sample, now time.Time) (Verdict, error) {
-	if fallbackApplies(s) {
-		v := float64(s.Fallback.Replicas) * s.Fallback.Target
+// Judge decides what to serve for reading s at now: its value, the fallback value
+// ([trigger.Fallback.Applies], [trigger.Fallback.Value]), or an error wrapping
+// ErrStale, ErrMeasureFailed, ErrNoSample or ErrNotANumber. It is a pure function; the
+// error message is safe to return to API clients (it never includes s.Err's text).
+func Judge(s trigger.Reading, now time.Time) (Verdict, error) {
+	if s.FallbackApplies() {
+		v := s.Fallback.Value(s.Rule)
 		if math.IsNaN(v) {
 			return Verdict{}, fmt.Errorf("fallback value: %w", ErrNotANumber)
 		}
@@ -74,19 +76,6 @@ func Judge(s Sample, now time.Time) (Verdict, error) {
 		return Verdict{}, ErrNotANumber
 	}
 	return Verdict{Value: MilliQuantity(s.Value), Time: s.Time}, nil
-}
-
-// fallbackApplies reports whether s has reached its fallback threshold. A threshold
-// below 1 is treated as 1: fallback never applies to a sample without failures.
-func fallbackApplies(s Sample) bool {
-	if s.Fallback == nil || s.ConsecutiveFailures <= 0 {
-		return false
-	}
-	threshold := int(s.Fallback.FailureThreshold)
-	if threshold < 1 {
-		threshold = 1
-	}
-	return s.ConsecutiveFailures >= threshold
 }
 
 // twoTo63 is 2^63 as a float64: the first float beyond int64's range.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/surge-autoscaler/surge/metricsapi"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 func nan() float64 { return math.NaN() }
@@ -84,24 +85,22 @@ func FuzzJudge(f *testing.F) {
 	f.Add(1.0, int64(-1000), int64(0), true, 2, int32(3), int32(5), 10.0)
 	f.Fuzz(func(t *testing.T, value float64, ageMs, intervalMs int64, failed bool, failures int, threshold, replicas int32, target float64) {
 		now := t0
-		s := metricsapi.Sample{
-			Value:               value,
-			Time:                now.Add(time.Duration(ageMs) * time.Millisecond),
-			PollingInterval:     time.Duration(intervalMs) * time.Millisecond,
-			ConsecutiveFailures: failures,
+		s := trigger.Reading{
+			Metric: trigger.Metric{PollingInterval: time.Duration(intervalMs) * time.Millisecond},
+			Sample: trigger.Sample{Value: value, Time: now.Add(time.Duration(ageMs) * time.Millisecond), ConsecutiveFailures: failures},
 		}
 		if failed {
 			s.Err = errors.New("boom")
 		}
 		if threshold != 0 || replicas != 0 {
-			s.Fallback = &metricsapi.Fallback{FailureThreshold: threshold, Replicas: replicas, Target: target}
+			s.Fallback, s.Rule.Target = &trigger.Fallback{FailureThreshold: threshold, Replicas: replicas}, target
 		}
 		v, err := metricsapi.Judge(s, now)
 		if err != nil {
 			return
 		}
 		if v.Fallback {
-			if s.Fallback == nil || failures < 1 || failures < int(threshold) {
+			if s.Fallback == nil || !failed || failures < 1 || failures < int(threshold) {
 				t.Fatalf("fallback served for %+v", s)
 			}
 			if !v.Time.Equal(now) {

@@ -33,6 +33,7 @@ import (
 
 	"github.com/surge-autoscaler/surge/metricsapi"
 	"github.com/surge-autoscaler/surge/metricsapi/fake"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 	metricsapie2e "github.com/surge-autoscaler/surge/test/e2e/metricsapi"
 	"github.com/surge-autoscaler/surge/test/harness"
 )
@@ -59,16 +60,16 @@ func newSource() *fake.Source {
 	now := time.Now()
 	for i := range nMetrics {
 		k := key(i)
-		s.Set(k, metricsapi.Sample{
-			Value: float64(i) + 0.25, Time: now, PollingInterval: time.Hour,
-			Labels: map[string]string{"scaledobject.surge.dev/name": k.Name},
+		s.Set(k, trigger.Reading{
+			Metric: trigger.Metric{PollingInterval: time.Hour, Labels: map[string]string{"scaledobject.surge.dev/name": k.Name}},
+			Sample: trigger.Sample{Value: float64(i) + 0.25, Time: now},
 		})
 	}
 	return s
 }
 
-func key(i int) metricsapi.MetricKey {
-	return metricsapi.MetricKey{
+func key(i int) trigger.Key {
+	return trigger.Key{
 		Namespace: "bench-" + strconv.Itoa(i%namespaces),
 		Name:      "s0-rabbitmq-q" + strconv.Itoa(i),
 	}

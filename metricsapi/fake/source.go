@@ -1,5 +1,5 @@
-// Package fake provides a fake metricsapi.MetricSource for tests and benchmarks: a
-// concurrency-safe map of samples that records calls and takes the next error to
+// Package fake provides a fake [metricsapi.MetricSource] for tests and benchmarks: a
+// concurrency-safe map of readings that records calls and takes the next error to
 // return.
 package fake
 
@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/surge-autoscaler/surge/metricsapi"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // Source is a fake metricsapi.MetricSource. Refresh simulates a successful
@@ -23,7 +24,7 @@ type Source struct {
 	clock clock.PassiveClock
 
 	mu         sync.Mutex
-	samples    map[metricsapi.MetricKey]metricsapi.Sample
+	samples    map[trigger.Key]trigger.Reading
 	latestErr  []error
 	refreshErr []error
 	latest     int
@@ -38,11 +39,11 @@ func NewSource(c clock.PassiveClock) *Source {
 	if c == nil {
 		c = clock.RealClock{}
 	}
-	return &Source{clock: c, samples: map[metricsapi.MetricKey]metricsapi.Sample{}}
+	return &Source{clock: c, samples: map[trigger.Key]trigger.Reading{}}
 }
 
 // Set stores s for key, replacing what was there.
-func (f *Source) Set(key metricsapi.MetricKey, s metricsapi.Sample) {
+func (f *Source) Set(key trigger.Key, s trigger.Reading) {
 	s = copySample(s)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -51,7 +52,7 @@ func (f *Source) Set(key metricsapi.MetricKey, s metricsapi.Sample) {
 
 // Update changes key's sample in place with fn (which receives a copy) and reports
 // whether key existed.
-func (f *Source) Update(key metricsapi.MetricKey, fn func(*metricsapi.Sample)) bool {
+func (f *Source) Update(key trigger.Key, fn func(*trigger.Reading)) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s, ok := f.samples[key]
@@ -65,7 +66,7 @@ func (f *Source) Update(key metricsapi.MetricKey, fn func(*metricsapi.Sample)) b
 }
 
 // Delete removes key.
-func (f *Source) Delete(key metricsapi.MetricKey) {
+func (f *Source) Delete(key trigger.Key) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.samples, key)
@@ -103,52 +104,50 @@ func popErr(q *[]error) error {
 	return err
 }
 
-// Latest returns key's sample, or an error wrapping metricsapi.ErrUnknownMetric.
-func (f *Source) Latest(ctx context.Context, key metricsapi.MetricKey) (metricsapi.Sample, error) {
+// Latest returns key's reading, or an error wrapping trigger.ErrUnknownMetric.
+func (f *Source) Latest(ctx context.Context, key trigger.Key) (trigger.Reading, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.latest++
-	if err := popErr(&f.latestErr); err != nil {
-		return metricsapi.Sample{}, err
-	}
-	if err := ctx.Err(); err != nil {
-		return metricsapi.Sample{}, err
-	}
-	s, ok := f.samples[key]
-	if !ok {
-		return metricsapi.Sample{}, fmt.Errorf("%s/%s: %w", key.Namespace, key.Name, metricsapi.ErrUnknownMetric)
-	}
-	return copySample(s), nil
+	s, err := f.lookup(ctx, key, &f.latestErr)
+	return copySample(s), err
 }
 
-// Refresh re-measures key (see Source) and returns the sample.
-func (f *Source) Refresh(ctx context.Context, key metricsapi.MetricKey) (metricsapi.Sample, error) {
+// Refresh re-measures key (see Source) and returns the reading.
+func (f *Source) Refresh(ctx context.Context, key trigger.Key) (trigger.Reading, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.refresh++
-	if err := popErr(&f.refreshErr); err != nil {
-		return metricsapi.Sample{}, err
-	}
-	if err := ctx.Err(); err != nil {
-		return metricsapi.Sample{}, err
-	}
-	s, ok := f.samples[key]
-	if !ok {
-		return metricsapi.Sample{}, fmt.Errorf("%s/%s: %w", key.Namespace, key.Name, metricsapi.ErrUnknownMetric)
-	}
-	if s.Err == nil {
+	s, err := f.lookup(ctx, key, &f.refreshErr)
+	if err == nil && s.Err == nil {
 		s.Time = f.clock.Now()
 		f.samples[key] = s
 	}
-	return copySample(s), nil
+	return copySample(s), err
+}
+
+// lookup returns key's reading, the next queued error of q, or ctx's error. f.mu is
+// held.
+func (f *Source) lookup(ctx context.Context, key trigger.Key, q *[]error) (trigger.Reading, error) {
+	if err := popErr(q); err != nil {
+		return trigger.Reading{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return trigger.Reading{}, err
+	}
+	s, ok := f.samples[key]
+	if !ok {
+		return trigger.Reading{}, fmt.Errorf("%s/%s: %w", key.Namespace, key.Name, trigger.ErrUnknownMetric)
+	}
+	return s, nil
 }
 
 // Keys returns every key, sorted by namespace and name.
-func (f *Source) Keys() []metricsapi.MetricKey {
+func (f *Source) Keys() []trigger.Key {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.keyCalls++
-	out := make([]metricsapi.MetricKey, 0, len(f.samples))
+	out := make([]trigger.Key, 0, len(f.samples))
 	for k := range f.samples {
 		out = append(out, k)
 	}
@@ -161,7 +160,7 @@ func (f *Source) Keys() []metricsapi.MetricKey {
 	return out
 }
 
-func copySample(s metricsapi.Sample) metricsapi.Sample {
+func copySample(s trigger.Reading) trigger.Reading {
 	if s.Labels != nil {
 		l := make(map[string]string, len(s.Labels))
 		for k, v := range s.Labels {

@@ -5,9 +5,14 @@
 // time): no Kubernetes calls, no clock reads, so every rule and boundary is
 // table-tested.
 //
+// What "active", "fallback applies" and the burst count mean is written once, in the
+// trigger model: [trigger.Rule.Active], [trigger.Fallback.Applies],
+// [trigger.Fallback.Hold] and [trigger.Rule.BurstReplicas]; the metrics API
+// ([github.com/surge-autoscaler/surge/metricsapi.Judge]) uses the same rules.
+//
 // Semantics follow KEDA 2.x's scale executor, with these documented choices:
 //   - Fallback applies once a trigger has failed FailureThreshold consecutive times
-//     (KEDA: one more than that); the metrics API uses the same rule.
+//     (KEDA: one more than that).
 //   - initialCooldownPeriod is a floor from creation for every scale-in, not only
 //     when no active time was ever recorded.
 //   - Errors never scale a target in (as in KEDA), unless fallback.replicas is 0.
@@ -19,10 +24,10 @@ package activation
 
 import (
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // Spec is the part of a ScaledObject's spec that activation reads.
@@ -38,38 +43,11 @@ type Spec struct {
 	// Created is the ScaledObject's creation time.
 	Created time.Time
 	// Fallback is spec.fallback (nil when unset).
-	Fallback *Fallback
+	Fallback *trigger.Fallback
 	// BurstStart is spec.advanced.burstStart.
 	BurstStart bool
 	// Pause is what the pause annotations ask for.
 	Pause v1alpha1.Pause
-}
-
-// Fallback is spec.fallback.
-type Fallback struct {
-	// FailureThreshold is the number of consecutive failed polls before fallback.
-	FailureThreshold int32
-	// Replicas is fallback.replicas.
-	Replicas int32
-	// Behavior is static (also when empty), currentReplicas,
-	// currentReplicasIfHigher or currentReplicasIfLower.
-	Behavior v1alpha1.FallbackBehavior
-}
-
-// Trigger is one trigger's latest sample and thresholds.
-type Trigger struct {
-	// Value is the latest successful measurement.
-	Value float64
-	// Failed is true when the latest measurement failed.
-	Failed bool
-	// ConsecutiveFailures counts failed measurements since the last success.
-	ConsecutiveFailures int
-	// Activation: the trigger is active when Value > Activation and not Failed.
-	Activation float64
-	// Target is the HPA metric's target.
-	Target float64
-	// AverageValue is true for an AverageValue metric (per-replica target).
-	AverageValue bool
 }
 
 // Input is everything Decide reads.
@@ -78,8 +56,8 @@ type Input struct {
 	Now time.Time
 	// Spec is the ScaledObject's spec.
 	Spec Spec
-	// Triggers are the latest samples, one per trigger.
-	Triggers []Trigger
+	// Triggers are the latest readings, one per trigger.
+	Triggers []trigger.Reading
 	// CurrentReplicas is the target's spec.replicas.
 	CurrentReplicas int32
 	// LastActive is the last time a trigger was active; zero if never.
@@ -133,17 +111,11 @@ const (
 
 // Decide returns what to do with the target now.
 func Decide(in Input) Decision {
-	s := in.Spec
 	d := Decision{LastActive: in.LastActive}
-	if s.Pause.Paused {
-		d.Paused = true
-		d.Active, d.ActiveReason = false, v1alpha1.ReasonPaused
-		if r := s.Pause.Replicas; r != nil && *r != in.CurrentReplicas {
-			d.scale(*r, ReasonPausedReplicas, "paused at %d replicas by annotation", *r)
-		}
+	if in.Spec.Pause.Paused {
+		d.paused(in)
 		return d
 	}
-
 	active, failed, fallbackOn := summarise(in)
 	switch {
 	case failed == 0:
@@ -155,35 +127,58 @@ func Decide(in Input) Decision {
 	}
 	if fallbackOn {
 		d.Fallback = true
-		d.FallbackReplicas = fallbackReplicas(s.Fallback, in.CurrentReplicas)
+		d.FallbackReplicas = in.Spec.Fallback.Hold(in.CurrentReplicas)
 	}
-	hpaMin := max(s.MinReplicas, 1)
-
 	if active {
-		d.LastActive = in.Now
-		d.Active, d.ActiveReason = true, v1alpha1.ReasonActive
-		if in.CurrentReplicas == 0 || (s.IdleReplicas != nil && in.CurrentReplicas < hpaMin) {
-			n := hpaMin
-			if s.BurstStart {
-				n = min(max(burstReplicas(in.Triggers), hpaMin), max(s.MaxReplicas, hpaMin))
-			}
-			d.scale(n, ReasonActivated, "a trigger is active: %d → %d replicas", in.CurrentReplicas, n)
-		}
-		return d
+		d.activate(in)
+	} else {
+		d.idle(in, failed)
 	}
+	return d
+}
 
+// paused holds still, or scales to the paused replica count when one is set.
+func (d *Decision) paused(in Input) {
+	d.Paused = true
+	d.Active, d.ActiveReason = false, v1alpha1.ReasonPaused
+	if r := in.Spec.Pause.Replicas; r != nil && *r != in.CurrentReplicas {
+		d.scale(*r, ReasonPausedReplicas, "paused at %d replicas by annotation", *r)
+	}
+}
+
+// activate records a trigger as active and scales a target at zero (or at its idle
+// count) to the HPA's minimum, or with burstStart to the burst count.
+func (d *Decision) activate(in Input) {
+	s := in.Spec
+	hpaMin := max(s.MinReplicas, 1)
+	d.LastActive = in.Now
+	d.Active, d.ActiveReason = true, v1alpha1.ReasonActive
+	if in.CurrentReplicas == 0 || (s.IdleReplicas != nil && in.CurrentReplicas < hpaMin) {
+		n := hpaMin
+		if s.BurstStart {
+			n = min(max(burstReplicas(in.Triggers), hpaMin), max(s.MaxReplicas, hpaMin))
+		}
+		d.scale(n, ReasonActivated, "a trigger is active: %d → %d replicas", in.CurrentReplicas, n)
+	}
+}
+
+// idle decides with no trigger active: hold while triggers fail (or hold the
+// fallback count), scale in after the cooldown, or raise to minReplicaCount.
+func (d *Decision) idle(in Input, failed int) {
+	s := in.Spec
+	hpaMin := max(s.MinReplicas, 1)
 	inCooldown := !cooldownOver(in)
 	if inCooldown {
 		d.Active, d.ActiveReason = true, v1alpha1.ReasonCooldown
 	} else {
 		d.Active, d.ActiveReason = false, v1alpha1.ReasonNotActive
 	}
-	errorsHold := failed > 0 && !(fallbackOn && d.FallbackReplicas == 0)
+	errorsHold := failed > 0 && !(d.Fallback && d.FallbackReplicas == 0)
 	switch {
 	case errorsHold:
 		// Errors never scale in. With fallback and every trigger failing, hold the
 		// fallback count while the target runs (the HPA would too).
-		if fallbackOn && failed == len(in.Triggers) && in.CurrentReplicas > 0 {
+		if d.Fallback && failed == len(in.Triggers) && in.CurrentReplicas > 0 {
 			n := min(max(d.FallbackReplicas, hpaMin), max(s.MaxReplicas, hpaMin))
 			d.FallbackReplicas = n
 			if n != in.CurrentReplicas {
@@ -201,7 +196,6 @@ func Decide(in Input) Decision {
 	case s.IdleReplicas == nil && in.CurrentReplicas < s.MinReplicas:
 		d.scale(s.MinReplicas, ReasonMinReplicas, "below minReplicaCount: %d → %d replicas", in.CurrentReplicas, s.MinReplicas)
 	}
-	return d
 }
 
 func (d *Decision) scale(n int32, reason, format string, args ...any) {
@@ -209,19 +203,15 @@ func (d *Decision) scale(n int32, reason, format string, args ...any) {
 }
 
 // summarise returns whether any trigger is active, how many failed, and whether
-// fallback applies.
+// fallback applies to any of them.
 func summarise(in Input) (active bool, failed int, fallbackOn bool) {
 	for _, t := range in.Triggers {
-		if t.Failed {
+		if t.Err != nil {
 			failed++
-			if f := in.Spec.Fallback; f != nil && t.ConsecutiveFailures >= int(f.FailureThreshold) {
-				fallbackOn = true
-			}
+			fallbackOn = fallbackOn || in.Spec.Fallback.Applies(t.Sample)
 			continue
 		}
-		if t.Value > t.Activation {
-			active = true
-		}
+		active = active || t.Active()
 	}
 	return active, failed, fallbackOn
 }
@@ -236,31 +226,11 @@ func cooldownOver(in Input) bool {
 	return in.LastActive.IsZero() || in.LastActive.Add(in.Spec.Cooldown).Before(in.Now)
 }
 
-func fallbackReplicas(f *Fallback, current int32) int32 {
-	switch f.Behavior {
-	case v1alpha1.FallbackCurrentReplicas:
-		return current
-	case v1alpha1.FallbackCurrentReplicasIfHigher:
-		return max(current, f.Replicas)
-	case v1alpha1.FallbackCurrentReplicasIfLower:
-		return min(current, f.Replicas)
-	default:
-		return f.Replicas
-	}
-}
-
-// burstReplicas is the largest ceil(value/target) over active AverageValue triggers,
-// bounded to int32.
-func burstReplicas(ts []Trigger) int32 {
-	best := 0.0
+// burstReplicas is the largest burst count over the triggers.
+func burstReplicas(ts []trigger.Reading) int32 {
+	best := int32(0)
 	for _, t := range ts {
-		if t.Failed || !t.AverageValue || t.Target <= 0 || !(t.Value > t.Activation) {
-			continue
-		}
-		best = math.Max(best, math.Ceil(t.Value/t.Target))
+		best = max(best, t.Rule.BurstReplicas(t.Sample))
 	}
-	if best >= math.MaxInt32 || math.IsNaN(best) {
-		return math.MaxInt32
-	}
-	return int32(best)
+	return best
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
 	"github.com/surge-autoscaler/surge/scaler/hpa"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // Field indexes.
@@ -102,11 +103,7 @@ func (r *Reconciler) checkClaims(ctx context.Context, so *v1alpha1.ScaledObject,
 
 // ensureHPA creates or updates the owned HPA (writing only when it differs) and
 // deletes HPAs this object owns under another name.
-func (r *Reconciler) ensureHPA(ctx context.Context, so *v1alpha1.ScaledObject, t Target, infos []triggerInfo) error {
-	ms := make([]hpa.Metric, len(infos))
-	for i, in := range infos {
-		ms[i] = hpa.Metric{Name: in.metric, Target: in.target, Type: in.metricType}
-	}
+func (r *Reconciler) ensureHPA(ctx context.Context, so *v1alpha1.ScaledObject, t Target, ms []trigger.Metric) error {
 	desired := hpa.Build(so, hpa.Target{APIVersion: t.GVK.GroupVersion().String(), Kind: t.GVK.Kind, Name: t.Name}, ms)
 	var live autoscalingv2.HorizontalPodAutoscaler
 	err := r.client.Get(ctx, client.ObjectKeyFromObject(desired), &live)

@@ -3,13 +3,13 @@ package controller
 import (
 	"context"
 
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/surge-autoscaler/surge/scaler/activation"
 	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // poll measures one ScaledObject's triggers, decides and applies the decision. It
@@ -20,12 +20,12 @@ func (r *Reconciler) poll(ctx context.Context, key types.NamespacedName) {
 		return
 	}
 	st.mu.Lock()
-	valid, spec, target, infos, lastActive := st.valid && !st.pause.Paused, st.spec, st.target, st.triggers, st.lastActive
+	valid, spec, target, metrics, gauges, lastActive := st.valid && !st.pause.Paused, st.spec, st.target, st.triggers, st.gauges, st.lastActive
 	st.mu.Unlock()
 	if !valid {
 		return
 	}
-	samples, metas, err := r.store.MeasureOwner(ctx, key)
+	readings, err := r.store.MeasureOwner(ctx, key)
 	if err != nil {
 		return // removed meanwhile, or shutting down
 	}
@@ -34,43 +34,22 @@ func (r *Reconciler) poll(ctx context.Context, key types.NamespacedName) {
 		r.log.V(1).Info("cannot read the target's replicas", "scaledObject", key, "err", err.Error())
 		return
 	}
-	byMetric := make(map[string]triggerInfo, len(infos))
-	for _, in := range infos {
-		byMetric[in.metric] = in
+	if !registered(readings, metrics) {
+		return // the spec changed under us; the next poll uses the new one
 	}
-	in := activation.Input{Now: r.clock.Now(), Spec: spec, CurrentReplicas: cur, LastActive: lastActive}
 	failure := ""
-	for i, smp := range samples {
-		info, ok := byMetric[metas[i].Key.Name]
-		if !ok {
-			return // the spec changed under us; the next poll uses the new one
+	for _, rd := range readings {
+		if rd.Err != nil && failure == "" {
+			failure = rd.Err.Error()
 		}
-		t := activation.Trigger{Value: smp.Value, Failed: smp.Err != nil, ConsecutiveFailures: smp.ConsecutiveFailures,
-			Activation: info.activation, Target: info.target, AverageValue: info.metricType != autoscalingv2.ValueMetricType}
-		in.Triggers = append(in.Triggers, t)
-		if smp.Err != nil && failure == "" {
-			failure = smp.Err.Error()
-		}
-		if info.activeG != nil {
-			v := 0.0
-			if !t.Failed && t.Value > t.Activation {
-				v = 1
-			}
-			info.activeG.Set(v)
+		if g := gauges[rd.Key.Name]; g != nil {
+			g.Set(oneIf(rd.Active()))
 		}
 	}
-	d := activation.Decide(in)
+	d := activation.Decide(activation.Input{Now: r.clock.Now(), Spec: spec, Triggers: readings, CurrentReplicas: cur, LastActive: lastActive})
 	so := r.eventObject(st)
-	if d.Scale {
-		err := r.scale.SetReplicas(ctx, target, d.Replicas)
-		r.m.scaleWrite(err)
-		if err != nil {
-			r.event(so, corev1.EventTypeWarning, "ScaleFailed", "Scale", "%s: %d → %d replicas failed: %s", d.Reason, cur, d.Replicas, err.Error())
-			r.log.Info("scale failed", "scaledObject", key, "target", target.String(), "replicas", d.Replicas, "err", err.Error())
-			return // decide again at the next poll; keep the old state
-		}
-		r.event(so, corev1.EventTypeNormal, d.Reason, "Scale", "%s", d.Message)
-		r.log.V(1).Info("scaled", "scaledObject", key, "reason", d.Reason, "from", cur, "to", d.Replicas)
+	if d.Scale && !r.applyScale(ctx, so, target, cur, d) {
+		return // decide again at the next poll; keep the old state
 	}
 	if d.Fallback {
 		r.store.SetFallbackReplicas(key, d.FallbackReplicas)
@@ -78,6 +57,36 @@ func (r *Reconciler) poll(ctx context.Context, key types.NamespacedName) {
 	if r.record(st, d, failure, so) {
 		r.kick(key)
 	}
+}
+
+// registered reports whether every reading is of a metric the controller registered
+// for the object's current spec.
+func registered(readings []trigger.Reading, metrics []trigger.Metric) bool {
+	names := make(map[string]bool, len(metrics))
+	for _, m := range metrics {
+		names[m.Key.Name] = true
+	}
+	for _, rd := range readings {
+		if !names[rd.Key.Name] {
+			return false
+		}
+	}
+	return true
+}
+
+// applyScale writes the decided replica count through /scale and reports whether it
+// landed, with an event either way.
+func (r *Reconciler) applyScale(ctx context.Context, so *v1alpha1.ScaledObject, target Target, cur int32, d activation.Decision) bool {
+	err := r.scale.SetReplicas(ctx, target, d.Replicas)
+	r.m.scaleWrite(err)
+	if err != nil {
+		r.event(so, corev1.EventTypeWarning, "ScaleFailed", "Scale", "%s: %d → %d replicas failed: %s", d.Reason, cur, d.Replicas, err.Error())
+		r.log.Info("scale failed", "scaledObject", keyOf(so.Namespace, so.Name), "target", target.String(), "replicas", d.Replicas, "err", err.Error())
+		return false
+	}
+	r.event(so, corev1.EventTypeNormal, d.Reason, "Scale", "%s", d.Message)
+	r.log.V(1).Info("scaled", "scaledObject", keyOf(so.Namespace, so.Name), "reason", d.Reason, "from", cur, "to", d.Replicas)
+	return true
 }
 
 // record stores the decision and reports whether the status must be written: a
@@ -122,4 +131,12 @@ func (r *Reconciler) eventObject(st *objState) *v1alpha1.ScaledObject {
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "ScaledObject"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: st.key.Namespace, Name: st.key.Name, UID: uid},
 	}
+}
+
+// oneIf is 1 when b holds, else 0 (a Prometheus gauge of a condition).
+func oneIf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -18,10 +18,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sync"
 
-	"github.com/surge-autoscaler/surge/scaler"
 	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
 	"github.com/surge-autoscaler/surge/scaler/poller"
 	"github.com/surge-autoscaler/surge/scaler/store"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // Finalizer holds a ScaledObject until its poll stopped, its HPA is deleted and its
@@ -37,7 +37,7 @@ type EventRecorder interface {
 // Options configure the controller.
 type Options struct {
 	// Builder builds triggers (normally the trigger registry).
-	Builder scaler.Builder
+	Builder trigger.Builder
 	// Store owns the built triggers' Scalers and their samples.
 	Store *store.Store
 	// Scale reads and writes /scale; see NewScaleClient.

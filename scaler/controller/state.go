@@ -6,12 +6,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/surge-autoscaler/surge/scaler/activation"
 	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
+	"github.com/surge-autoscaler/surge/scaler/store"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // objState is what surge-scaler keeps in memory per ScaledObject. The spec side is
@@ -31,8 +32,9 @@ type objState struct {
 	scalableUID      types.UID
 	spec             activation.Spec
 	interval         time.Duration
-	triggers         []triggerInfo
-	built            map[string]triggerInfo // by trigger spec hash
+	triggers         []trigger.Metric            // registered with the store, in spec order
+	built            map[string]trigger.Metric   // by trigger spec hash
+	gauges           map[string]prometheus.Gauge // surge_scaler_active by metric name
 	originalReplicas *int32
 	hpaName          string
 
@@ -46,16 +48,22 @@ type objState struct {
 	lastWrittenRV string
 }
 
-// triggerInfo is one built trigger as the controller needs it.
-type triggerInfo struct {
-	ident      string
-	metric     string
-	typ        string
-	target     float64
-	activation float64
-	metricType autoscalingv2.MetricTargetType
-	hash       string
-	activeG    prometheus.Gauge // surge_scaler_active of this trigger
+// remember records regs as the triggers built for their spec hashes and resolves
+// each one's surge_scaler_active series once.
+func (st *objState) remember(regs []store.Registration, m *metrics) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.built = make(map[string]trigger.Metric, len(regs))
+	gauges := make(map[string]prometheus.Gauge, len(regs))
+	for _, r := range regs {
+		st.built[r.SpecHash] = r.Metric
+		g, ok := st.gauges[r.Key.Name]
+		if !ok {
+			g = m.active.WithLabelValues(r.Key.Namespace, st.key.Name, r.Ident, r.Key.Name)
+		}
+		gauges[r.Key.Name] = g
+	}
+	st.gauges = gauges
 }
 
 // newObjState creates the state of so, taking the last active time from its status.
@@ -65,7 +73,7 @@ type triggerInfo struct {
 // A cooldown already running resumes from status.lastActiveTime, which is written
 // exactly on every active→inactive edge.
 func newObjState(so *v1alpha1.ScaledObject, now time.Time) *objState {
-	st := &objState{key: types.NamespacedName{Namespace: so.Namespace, Name: so.Name}, uid: so.UID, built: map[string]triggerInfo{}}
+	st := &objState{key: types.NamespacedName{Namespace: so.Namespace, Name: so.Name}, uid: so.UID, built: map[string]trigger.Metric{}}
 	if t := so.Status.LastActiveTime; t != nil {
 		st.lastActive = t.Time
 		st.persistedLA = t.Time

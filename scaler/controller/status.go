@@ -37,8 +37,8 @@ func (st *objState) snapshot(gen int64) snapshot {
 	s := snapshot{generation: gen, valid: st.valid, specErrs: st.specErrs, pause: st.pause, target: st.target,
 		targetResolved: st.targetResolved, hpaName: st.hpaName, originalReplicas: st.originalReplicas,
 		decided: st.decided, decision: st.decision, lastActive: st.lastActive, failure: st.failure}
-	for _, t := range st.triggers {
-		s.metricNames = append(s.metricNames, t.metric)
+	for _, m := range st.triggers {
+		s.metricNames = append(s.metricNames, m.Key.Name)
 	}
 	return s
 }

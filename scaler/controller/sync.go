@@ -14,6 +14,8 @@ import (
 
 	"github.com/surge-autoscaler/surge/scaler/activation"
 	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
+	"github.com/surge-autoscaler/surge/scaler/store"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // retryMissing is how often an object whose target or references are missing is
@@ -39,7 +41,7 @@ func (r *Reconciler) sync(ctx context.Context, so *v1alpha1.ScaledObject, st *ob
 		return r.specOrTransient(so, st, err)
 	}
 	rs := &resolver{r: r, so: so, target: target, refs: map[objectRef]bool{}}
-	metrics, infos, err := r.buildTriggers(ctx, so, st, rs)
+	regs, err := r.buildTriggers(ctx, so, st, rs)
 	r.setRefs(key, rs.refs)
 	if err != nil {
 		return r.specOrTransient(so, st, err)
@@ -48,20 +50,20 @@ func (r *Reconciler) sync(ctx context.Context, so *v1alpha1.ScaledObject, st *ob
 	spec := activationSpec(so, pause)
 	interval := so.Spec.PollingIntervalDuration()
 	if pause.Paused {
-		closeNew(metrics)
+		closeNew(regs)
 		if err := r.applyPause(ctx, so, st, target, pause); err != nil {
 			return r.specOrTransient(so, st, err)
 		}
 	} else {
 		if err := r.recordOriginalReplicas(ctx, so, st, target); err != nil {
-			closeNew(metrics)
+			closeNew(regs)
 			return 0, err
 		}
-		if err := r.ensureHPA(ctx, so, target, infos); err != nil {
-			closeNew(metrics)
+		if err := r.ensureHPA(ctx, so, target, metricsOf(regs)); err != nil {
+			closeNew(regs)
 			return r.specOrTransient(so, st, err)
 		}
-		if err := r.store.Set(key, metrics); err != nil {
+		if err := r.store.Set(key, regs); err != nil {
 			return 0, fmt.Errorf("register triggers: %w", err)
 		}
 	}
@@ -71,7 +73,7 @@ func (r *Reconciler) sync(ctx context.Context, so *v1alpha1.ScaledObject, st *ob
 	st.valid, st.specErrs, st.lastSpecEvent = true, nil, ""
 	st.pause, st.spec, st.interval = pause, spec, interval
 	st.target, st.targetResolved = target, true
-	st.triggers = infos
+	st.triggers = metricsOf(regs)
 	st.hpaName = so.HPAName()
 	if pause.Paused {
 		st.decided = false
@@ -133,12 +135,18 @@ func activationSpec(so *v1alpha1.ScaledObject, pause v1alpha1.Pause) activation.
 	spec := activation.Spec{
 		MinReplicas: s.MinReplicas(), MaxReplicas: s.MaxReplicas(), IdleReplicas: s.IdleReplicaCount,
 		Cooldown: s.CooldownDuration(), InitialCooldown: s.InitialCooldownDuration(),
-		Created: so.CreationTimestamp.Time, BurstStart: s.BurstStart(), Pause: pause,
-	}
-	if f := s.Fallback; f != nil {
-		spec.Fallback = &activation.Fallback{FailureThreshold: f.FailureThreshold, Replicas: f.Replicas, Behavior: f.Behavior}
+		Created: so.CreationTimestamp.Time, BurstStart: s.BurstStart(), Pause: pause, Fallback: fallback(so),
 	}
 	return spec
+}
+
+// metricsOf returns the Metrics of regs, in order.
+func metricsOf(regs []store.Registration) []trigger.Metric {
+	out := make([]trigger.Metric, len(regs))
+	for i, r := range regs {
+		out[i] = r.Metric
+	}
+	return out
 }
 
 // resolveTarget maps scaleTargetRef to a resource, checks the object exists and

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // Validator is implemented by configs with cross-field rules. Decode calls Validate
@@ -20,7 +20,7 @@ type Validator interface {
 
 // decoder holds the state of one Decode call.
 type decoder struct {
-	spec     scaler.TriggerSpec
+	spec     trigger.Spec
 	plan     *plan
 	errs     []error
 	warnings []string
@@ -31,7 +31,7 @@ type decoder struct {
 // Decode fills out (a pointer to a config struct with surge tags) from spec and
 // returns the warnings (deprecated spellings mapped) and every problem found, joined;
 // each problem is a *FieldError. Decode never modifies spec's maps.
-func Decode(spec scaler.TriggerSpec, out any) ([]string, error) {
+func Decode(spec trigger.Spec, out any) ([]string, error) {
 	rv := reflect.ValueOf(out)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
 		return nil, fmt.Errorf("decode: out must be a non-nil pointer to a struct, got %T", out)

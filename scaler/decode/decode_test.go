@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // testConfig exercises every field type and option.
@@ -47,14 +47,14 @@ func (c *testConfig) Validate() error {
 	return nil
 }
 
-func spec(meta, auth, env map[string]string) scaler.TriggerSpec {
-	return scaler.TriggerSpec{Type: "test", Name: "t1", Metadata: meta, AuthParams: auth, Env: env}
+func spec(meta, auth, env map[string]string) trigger.Spec {
+	return trigger.Spec{Type: "test", Name: "t1", Metadata: meta, AuthParams: auth, Env: env}
 }
 
 func TestDecodeValues(t *testing.T) {
 	cases := []struct {
 		name string
-		spec scaler.TriggerSpec
+		spec trigger.Spec
 		want testConfig
 		warn []string
 	}{{
@@ -130,7 +130,7 @@ func sorted(s []string) []string {
 func TestDecodeErrors(t *testing.T) {
 	cases := []struct {
 		name string
-		spec scaler.TriggerSpec
+		spec trigger.Spec
 		// want are substrings each error text must contain, one slice per error.
 		want    [][]string
 		notWant []string

@@ -1,7 +1,7 @@
 // Package decode is the one metadata decoder every trigger uses. A trigger declares
 // a typed config struct; struct tags say where each key may come from, its default,
 // what values are allowed and whether it is a secret. Decode fills the struct from a
-// scaler.TriggerSpec (metadata, TriggerAuthentication parameters, the scale target's
+// [trigger.Spec] (metadata, TriggerAuthentication parameters, the scale target's
 // container environment) and returns every problem at once as FieldErrors that name
 // the trigger, the key, the bad value (redacted when secret) and what is allowed.
 //

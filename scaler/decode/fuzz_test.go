@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // parseKV reads "k=v" lines into a map (the fuzzer's encoding of a metadata map).
@@ -29,7 +29,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add("topic=,,,\nsmall=2147483648\nplain=0x10", "workloadIdentityResource=s3cretvalue", "")
 	f.Fuzz(func(t *testing.T, meta, auth, env string) {
 		authMap := parseKV(auth)
-		s := scaler.TriggerSpec{Type: "fuzz", Name: "n", Metadata: parseKV(meta), AuthParams: authMap, Env: parseKV(env)}
+		s := trigger.Spec{Type: "fuzz", Name: "n", Metadata: parseKV(meta), AuthParams: authMap, Env: parseKV(env)}
 		var c testConfig
 		_, err := Decode(s, &c)
 		if err == nil {

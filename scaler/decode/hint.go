@@ -10,7 +10,7 @@ import (
 const maxLabel = 63
 
 // Label joins parts with '-' into a DNS-label-safe string (lowercase a-z, 0-9 and
-// '-', no leading or trailing '-', at most 63 bytes) for scaler.Trigger.MetricHint.
+// '-', no leading or trailing '-', at most 63 bytes) for [trigger.Built.MetricHint].
 // Runs of other characters become one '-'. A label that had to be shortened or
 // rewritten ends in 8 hex digits of a hash of the input, so different inputs stay
 // different (e.g. queues "a.b" and "a_b").

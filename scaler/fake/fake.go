@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/surge-autoscaler/surge/scaler"
 	"github.com/surge-autoscaler/surge/scaler/decode"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // Type is the trigger type the fake answers to.
@@ -92,8 +92,8 @@ type Config struct {
 }
 
 // Build decodes spec and returns a fake trigger bound to s. It implements
-// scaler.Builder's Build.
-func (s *Source) Build(_ context.Context, spec scaler.TriggerSpec) (*scaler.Trigger, error) {
+// trigger.Builder's Build.
+func (s *Source) Build(_ context.Context, spec trigger.Spec) (*trigger.Built, error) {
 	var c Config
 	warnings, err := decode.Decode(spec, &c)
 	if err != nil {
@@ -102,26 +102,25 @@ func (s *Source) Build(_ context.Context, spec scaler.TriggerSpec) (*scaler.Trig
 	s.mu.Lock()
 	s.get(c.Name).open++
 	s.mu.Unlock()
-	return &scaler.Trigger{
-		Scaler:     &Scaler{src: s, name: c.Name},
-		Target:     c.Target,
-		Activation: c.ActivationTarget,
+	return &trigger.Built{
+		Source:     &gauge{src: s, name: c.Name},
+		Rule:       trigger.Rule{Target: c.Target, Activation: c.ActivationTarget},
 		MetricHint: decode.Label(Type, c.Name),
 		Warnings:   warnings,
 	}, nil
 }
 
-// Scaler is one fake trigger's scaler.
-type Scaler struct {
+// gauge is one fake trigger: it reports its name's value in the Source.
+type gauge struct {
 	src    *Source
 	name   string
 	closed bool
 }
 
-var _ scaler.Scaler = (*Scaler)(nil)
+var _ trigger.Source = (*gauge)(nil)
 
 // Measure returns the value set for the fake's name after its latency, or its error.
-func (f *Scaler) Measure(ctx context.Context) (float64, error) {
+func (f *gauge) Measure(ctx context.Context) (float64, error) {
 	f.src.mu.Lock()
 	st := f.src.get(f.name)
 	st.calls++
@@ -146,7 +145,7 @@ func (f *Scaler) Measure(ctx context.Context) (float64, error) {
 }
 
 // Close releases the fake; closing twice is harmless.
-func (f *Scaler) Close() error {
+func (f *gauge) Close() error {
 	f.src.mu.Lock()
 	defer f.src.mu.Unlock()
 	if !f.closed {

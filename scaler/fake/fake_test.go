@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/scaler/decode"
 )
 
@@ -35,7 +35,7 @@ func TestBuild(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			src := NewSource()
-			tr, err := src.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: tc.meta})
+			tr, err := src.Build(context.Background(), trigger.Spec{Type: Type, Metadata: tc.meta})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -45,7 +45,7 @@ func TestBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tr.Target != tc.target || tr.Activation != tc.activation || tr.MetricHint != "fake-a" {
+			if tr.Rule.Target != tc.target || tr.Rule.Activation != tc.activation || tr.MetricHint != "fake-a" {
 				t.Errorf("trigger = %+v", tr)
 			}
 		})
@@ -54,33 +54,33 @@ func TestBuild(t *testing.T) {
 
 func TestMeasure(t *testing.T) {
 	src := NewSource()
-	tr, err := src.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: map[string]string{"name": "q"}})
+	tr, err := src.Build(context.Background(), trigger.Spec{Type: Type, Metadata: map[string]string{"name": "q"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if v, err := tr.Scaler.Measure(ctx); v != 0 || err != nil {
+	if v, err := tr.Source.Measure(ctx); v != 0 || err != nil {
 		t.Errorf("unset: %v, %v", v, err)
 	}
 	src.Set("q", 42)
-	if v, err := tr.Scaler.Measure(ctx); v != 42 || err != nil {
+	if v, err := tr.Source.Measure(ctx); v != 42 || err != nil {
 		t.Errorf("set: %v, %v", v, err)
 	}
 	boom := errors.New("boom")
 	src.SetError("q", boom)
-	if _, err := tr.Scaler.Measure(ctx); !errors.Is(err, boom) {
+	if _, err := tr.Source.Measure(ctx); !errors.Is(err, boom) {
 		t.Errorf("error: %v", err)
 	}
 	src.Set("q", 7)
 	src.SetLatency("q", 30*time.Millisecond)
 	start := time.Now()
-	if v, err := tr.Scaler.Measure(ctx); v != 7 || err != nil || time.Since(start) < 30*time.Millisecond {
+	if v, err := tr.Source.Measure(ctx); v != 7 || err != nil || time.Since(start) < 30*time.Millisecond {
 		t.Errorf("latency: %v, %v after %v", v, err, time.Since(start))
 	}
 	src.SetLatency("q", time.Hour)
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	if _, err := tr.Scaler.Measure(short); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := tr.Source.Measure(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("deadline: %v", err)
 	}
 	if got := src.Calls("q"); got != 5 {
@@ -89,8 +89,8 @@ func TestMeasure(t *testing.T) {
 	if src.Open("q") != 1 {
 		t.Errorf("Open = %d before Close", src.Open("q"))
 	}
-	_ = tr.Scaler.Close()
-	_ = tr.Scaler.Close()
+	_ = tr.Source.Close()
+	_ = tr.Source.Close()
 	if src.Open("q") != 0 {
 		t.Errorf("Open = %d after Close", src.Open("q"))
 	}
@@ -98,7 +98,7 @@ func TestMeasure(t *testing.T) {
 
 func TestConcurrent(t *testing.T) {
 	src := NewSource()
-	tr, _ := src.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: map[string]string{"name": "c"}})
+	tr, _ := src.Build(context.Background(), trigger.Spec{Type: Type, Metadata: map[string]string{"name": "c"}})
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
@@ -106,7 +106,7 @@ func TestConcurrent(t *testing.T) {
 			defer wg.Done()
 			for j := 0; j < 100; j++ {
 				src.Set("c", float64(i))
-				_, _ = tr.Scaler.Measure(context.Background())
+				_, _ = tr.Source.Measure(context.Background())
 			}
 		}(i)
 	}
@@ -120,21 +120,21 @@ func FuzzBuild(f *testing.F) {
 	f.Add("q", "1", "0")
 	f.Add("", "-1", "NaN")
 	f.Fuzz(func(t *testing.T, name, target, act string) {
-		tr, err := NewSource().Build(context.Background(), scaler.TriggerSpec{Type: Type,
+		tr, err := NewSource().Build(context.Background(), trigger.Spec{Type: Type,
 			Metadata: map[string]string{"name": name, "target": target, "activationTarget": act}})
-		if err == nil && (tr.Target <= 0 || tr.Activation < 0) {
-			t.Fatalf("accepted target %v activation %v", tr.Target, tr.Activation)
+		if err == nil && (tr.Rule.Target <= 0 || tr.Rule.Activation < 0) {
+			t.Fatalf("accepted target %v activation %v", tr.Rule.Target, tr.Rule.Activation)
 		}
 	})
 }
 
 func BenchmarkMeasure(b *testing.B) {
 	src := NewSource()
-	tr, _ := src.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: map[string]string{"name": "b"}})
+	tr, _ := src.Build(context.Background(), trigger.Spec{Type: Type, Metadata: map[string]string{"name": "b"}})
 	src.Set("b", 3)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		_, _ = tr.Scaler.Measure(ctx)
+		_, _ = tr.Source.Measure(ctx)
 	}
 }

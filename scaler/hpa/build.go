@@ -13,17 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
-
-// Metric is one External metric of the HPA.
-type Metric struct {
-	// Name is the metric name (MetricName).
-	Name string
-	// Target is the target value (per replica for AverageValue).
-	Target float64
-	// Type is AverageValue or Value.
-	Type autoscalingv2.MetricTargetType
-}
 
 // Target is the resolved scale target.
 type Target struct {
@@ -48,9 +39,9 @@ func CheckTarget(v float64) error {
 
 // Build returns the HPA the ScaledObject should own: minReplicas max(min,1),
 // maxReplicas, spec.advanced.horizontalPodAutoscalerConfig.behavior passed through,
-// one External metric per trigger selected by the object's label, and a controller
+// one External metric per trigger (its Key.Name and Rule) selected by the object's label, and a controller
 // owner reference to the ScaledObject (so garbage collection also removes it).
-func Build(so *v1alpha1.ScaledObject, target Target, metrics []Metric) *autoscalingv2.HorizontalPodAutoscaler {
+func Build(so *v1alpha1.ScaledObject, target Target, metrics []trigger.Metric) *autoscalingv2.HorizontalPodAutoscaler {
 	minR := max(so.Spec.MinReplicas(), 1)
 	maxR := max(so.Spec.MaxReplicas(), minR)
 	h := &autoscalingv2.HorizontalPodAutoscaler{
@@ -78,14 +69,14 @@ func Build(so *v1alpha1.ScaledObject, target Target, metrics []Metric) *autoscal
 	defer func() { h.Annotations = map[string]string{AnnotationSpecHash: specHash(&h.Spec)} }()
 	sel := &metav1.LabelSelector{MatchLabels: Labels(so.Name)}
 	for _, m := range metrics {
-		t := autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: Quantity(m.Target)}
-		if m.Type == autoscalingv2.ValueMetricType {
-			t = autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: Quantity(m.Target)}
+		t := autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: Quantity(m.Rule.Target)}
+		if !m.Rule.AverageValue() {
+			t = autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: Quantity(m.Rule.Target)}
 		}
 		h.Spec.Metrics = append(h.Spec.Metrics, autoscalingv2.MetricSpec{
 			Type: autoscalingv2.ExternalMetricSourceType,
 			External: &autoscalingv2.ExternalMetricSource{
-				Metric: autoscalingv2.MetricIdentifier{Name: m.Name, Selector: sel.DeepCopy()},
+				Metric: autoscalingv2.MetricIdentifier{Name: m.Key.Name, Selector: sel.DeepCopy()},
 				Target: t,
 			},
 		})

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/surge-autoscaler/surge/scaler/api/v1alpha1"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -94,10 +95,10 @@ func TestBuild(t *testing.T) {
 	tests := []struct {
 		name    string
 		mutate  func(*v1alpha1.ScaledObject)
-		metrics []Metric
+		metrics []trigger.Metric
 		check   func(t *testing.T, h *autoscalingv2.HorizontalPodAutoscaler)
 	}{
-		{name: "defaults", metrics: []Metric{{Name: "m1", Target: 10}}, check: func(t *testing.T, h *autoscalingv2.HorizontalPodAutoscaler) {
+		{name: "defaults", metrics: []trigger.Metric{{Key: trigger.Key{Name: "m1"}, Rule: trigger.Rule{Target: 10}}}, check: func(t *testing.T, h *autoscalingv2.HorizontalPodAutoscaler) {
 			if h.Name != "surge-web" || h.Namespace != "shop" || *h.Spec.MinReplicas != 1 || h.Spec.MaxReplicas != 20 {
 				t.Fatalf("meta/bounds: %s/%s %d..%d", h.Namespace, h.Name, *h.Spec.MinReplicas, h.Spec.MaxReplicas)
 			}
@@ -116,7 +117,7 @@ func TestBuild(t *testing.T) {
 				t.Fatalf("target: %+v", h.Spec.ScaleTargetRef)
 			}
 		}},
-		{name: "value metric with milli precision", metrics: []Metric{{Name: "m1", Target: 0.25, Type: autoscalingv2.ValueMetricType}}, check: func(t *testing.T, h *autoscalingv2.HorizontalPodAutoscaler) {
+		{name: "value metric with milli precision", metrics: []trigger.Metric{{Key: trigger.Key{Name: "m1"}, Rule: trigger.Rule{Target: 0.25, Type: autoscalingv2.ValueMetricType}}}, check: func(t *testing.T, h *autoscalingv2.HorizontalPodAutoscaler) {
 			tg := h.Spec.Metrics[0].External.Target
 			if tg.Type != autoscalingv2.ValueMetricType || tg.Value.String() != "250m" || tg.AverageValue != nil {
 				t.Fatalf("target: %+v", tg)
@@ -129,7 +130,7 @@ func TestBuild(t *testing.T) {
 				Name:     "custom",
 				Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: &window}},
 			}}
-		}, metrics: []Metric{{Name: "a", Target: 1}, {Name: "b", Target: 2}}, check: func(t *testing.T, h *autoscalingv2.HorizontalPodAutoscaler) {
+		}, metrics: []trigger.Metric{{Key: trigger.Key{Name: "a"}, Rule: trigger.Rule{Target: 1}}, {Key: trigger.Key{Name: "b"}, Rule: trigger.Rule{Target: 2}}}, check: func(t *testing.T, h *autoscalingv2.HorizontalPodAutoscaler) {
 			if h.Name != "custom" || *h.Spec.MinReplicas != 3 || len(h.Spec.Metrics) != 2 {
 				t.Fatalf("%s min %d metrics %d", h.Name, *h.Spec.MinReplicas, len(h.Spec.Metrics))
 			}
@@ -140,7 +141,7 @@ func TestBuild(t *testing.T) {
 		{name: "max below min is raised", mutate: func(s *v1alpha1.ScaledObject) {
 			m := int32(0)
 			s.Spec.MaxReplicaCount = &m
-		}, metrics: []Metric{{Name: "a", Target: 1}}, check: func(t *testing.T, h *autoscalingv2.HorizontalPodAutoscaler) {
+		}, metrics: []trigger.Metric{{Key: trigger.Key{Name: "a"}, Rule: trigger.Rule{Target: 1}}}, check: func(t *testing.T, h *autoscalingv2.HorizontalPodAutoscaler) {
 			if h.Spec.MaxReplicas != 1 {
 				t.Fatalf("max %d", h.Spec.MaxReplicas)
 			}
@@ -159,7 +160,7 @@ func TestBuild(t *testing.T) {
 
 func TestApply(t *testing.T) {
 	target := Target{APIVersion: "apps/v1", Kind: "Deployment", Name: "api"}
-	desired := Build(so(), target, []Metric{{Name: "m", Target: 5}})
+	desired := Build(so(), target, []trigger.Metric{{Key: trigger.Key{Name: "m"}, Rule: trigger.Rule{Target: 5}}})
 
 	// What the API server stores: our spec plus defaults and its own metadata.
 	stored := desired.DeepCopy()
@@ -173,7 +174,7 @@ func TestApply(t *testing.T) {
 	withBehavior := so()
 	withBehavior.Spec.Advanced = &v1alpha1.AdvancedConfig{HorizontalPodAutoscalerConfig: &v1alpha1.HorizontalPodAutoscalerConfig{
 		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{}}}
-	d2 := Build(withBehavior, target, []Metric{{Name: "m", Target: 5}})
+	d2 := Build(withBehavior, target, []trigger.Metric{{Key: trigger.Key{Name: "m"}, Rule: trigger.Rule{Target: 5}}})
 	s2 := d2.DeepCopy()
 	sel := autoscalingv2.MaxChangePolicySelect
 	s2.Spec.Behavior.ScaleUp = &autoscalingv2.HPAScalingRules{SelectPolicy: &sel}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/scaler/decode"
 )
 
@@ -70,7 +70,7 @@ func TestKEDADocExamples(t *testing.T) {
 	for _, tc := range kedaDocExamples {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Config
-			_, err := decode.Decode(scaler.TriggerSpec{Type: tc.typ, Name: "t", Metadata: tc.meta, AuthParams: tc.auth}, &c)
+			_, err := decode.Decode(trigger.Spec{Type: tc.typ, Name: "t", Metadata: tc.meta, AuthParams: tc.auth}, &c)
 			if tc.unsupported != "" {
 				if err == nil || !strings.Contains(err.Error(), `key "`+tc.unsupported+`"`) || !strings.Contains(err.Error(), "not supported by surge") {
 					t.Fatalf("err = %v, want unsupported %q", err, tc.unsupported)
@@ -145,7 +145,7 @@ func TestConfigRules(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Config
-			_, err := decode.Decode(scaler.TriggerSpec{Type: "kafka", Name: "t", Metadata: tc.meta, AuthParams: tc.auth, Env: tc.env}, &c)
+			_, err := decode.Decode(trigger.Spec{Type: "kafka", Name: "t", Metadata: tc.meta, AuthParams: tc.auth, Env: tc.env}, &c)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -167,23 +167,23 @@ func TestBuild(t *testing.T) {
 	p := NewPool(logr.Discard())
 	defer p.Close()
 	ctx := context.Background()
-	a, err := p.Build(ctx, scaler.TriggerSpec{Type: "kafka", Metadata: m{"bootstrapServers": "h:9092", "consumerGroup": "g", "topic": "orders", "lagThreshold": "7", "activationLagThreshold": "2"}})
+	a, err := p.Build(ctx, trigger.Spec{Type: "kafka", Metadata: m{"bootstrapServers": "h:9092", "consumerGroup": "g", "topic": "orders", "lagThreshold": "7", "activationLagThreshold": "2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := p.Build(ctx, scaler.TriggerSpec{Type: "apache-kafka", Metadata: m{"bootstrapServers": "h:9092", "consumerGroup": "My_Group"}})
+	b, err := p.Build(ctx, trigger.Spec{Type: "apache-kafka", Metadata: m{"bootstrapServers": "h:9092", "consumerGroup": "My_Group"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Target != 7 || a.Activation != 2 || a.MetricHint != "kafka-orders" || !strings.HasPrefix(b.MetricHint, "kafka-my-group-topics-") {
+	if a.Rule.Target != 7 || a.Rule.Activation != 2 || a.MetricHint != "kafka-orders" || !strings.HasPrefix(b.MetricHint, "kafka-my-group-topics-") {
 		t.Errorf("a %+v b %+v", a, b)
 	}
 	if p.Transports() != 1 {
 		t.Errorf("two triggers on one cluster use %d transports", p.Transports())
 	}
-	_ = a.Scaler.Close()
-	_ = b.Scaler.Close()
-	_ = b.Scaler.Close()
+	_ = a.Source.Close()
+	_ = b.Source.Close()
+	_ = b.Source.Close()
 	if p.Transports() != 0 {
 		t.Errorf("after Close: %d transports", p.Transports())
 	}
@@ -196,7 +196,7 @@ func FuzzConfig(f *testing.F) {
 	f.Add("h:1", "t", "1", "0-99999999999", "earliest")
 	f.Fuzz(func(t *testing.T, servers, topic, threshold, limit, policy string) {
 		var c Config
-		_, err := decode.Decode(scaler.TriggerSpec{Type: "kafka", Metadata: m{"bootstrapServers": servers, "consumerGroup": "g",
+		_, err := decode.Decode(trigger.Spec{Type: "kafka", Metadata: m{"bootstrapServers": servers, "consumerGroup": "g",
 			"topic": topic, "lagThreshold": threshold, "partitionLimitation": limit, "offsetResetPolicy": policy}}, &c)
 		if err == nil && (c.LagThreshold <= 0 || len(c.BootstrapServers) == 0 || len(c.partitions) > 100001) {
 			t.Fatalf("accepted %+v", c)

@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"go.uber.org/goleak"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/test/harness"
 	"github.com/surge-autoscaler/surge/test/harness/brokers"
 )
@@ -94,7 +94,7 @@ func (f *fixture) commit(topic string, offsets map[int]int64) {
 	}
 }
 
-func (f *fixture) build(p *Pool, extra m, auth m) scaler.Scaler {
+func (f *fixture) build(p *Pool, extra m, auth m) trigger.Source {
 	f.t.Helper()
 	meta := m{"bootstrapServers": f.k.Addr, "consumerGroup": f.group, "topic": f.topic}
 	for k, v := range extra {
@@ -104,15 +104,15 @@ func (f *fixture) build(p *Pool, extra m, auth m) scaler.Scaler {
 			meta[k] = v
 		}
 	}
-	tr, err := p.Build(context.Background(), scaler.TriggerSpec{Type: "kafka", Name: "it", Metadata: meta, AuthParams: auth})
+	tr, err := p.Build(context.Background(), trigger.Spec{Type: "kafka", Name: "it", Metadata: meta, AuthParams: auth})
 	if err != nil {
 		f.t.Fatalf("Build: %v", err)
 	}
-	f.t.Cleanup(func() { _ = tr.Scaler.Close() })
-	return tr.Scaler
+	f.t.Cleanup(func() { _ = tr.Source.Close() })
+	return tr.Source
 }
 
-func measure(t testing.TB, s scaler.Scaler) float64 {
+func measure(t testing.TB, s trigger.Source) float64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -255,15 +255,15 @@ func TestSASL(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tr, err := p.Build(ctx, scaler.TriggerSpec{Type: "apache-kafka", AuthParams: tc.auth,
+			tr, err := p.Build(ctx, trigger.Spec{Type: "apache-kafka", AuthParams: tc.auth,
 				Metadata: m{"bootstrapServers": k.Addr, "consumerGroup": "g", "topic": "secure"}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer tr.Scaler.Close()
+			defer tr.Source.Close()
 			mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
-			v, err := tr.Scaler.Measure(mctx)
+			v, err := tr.Source.Measure(mctx)
 			if tc.wantErr {
 				if err == nil || strings.Contains(err.Error(), tc.secretText) {
 					t.Errorf("err = %v, want a refusal without the password", err)
@@ -361,14 +361,14 @@ func TestTLS(t *testing.T) {
 			for key, v := range tc.meta {
 				meta[key] = v
 			}
-			tr, err := p.Build(ctx, scaler.TriggerSpec{Type: "kafka", Metadata: meta, AuthParams: tc.auth})
+			tr, err := p.Build(ctx, trigger.Spec{Type: "kafka", Metadata: meta, AuthParams: tc.auth})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer tr.Scaler.Close()
+			defer tr.Source.Close()
 			mctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			defer cancel()
-			v, err := tr.Scaler.Measure(mctx)
+			v, err := tr.Source.Measure(mctx)
 			if tc.ok && (err != nil || v != 3) {
 				t.Errorf("Measure = %v, %v; want 3", v, err)
 			}

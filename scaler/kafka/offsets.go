@@ -71,7 +71,7 @@ func (b *batchedListOffsets) Split(cluster protocol.Cluster) ([]protocol.Message
 
 // listOffsets returns the high watermark (and, when firstToo, the log start) of
 // every partition in parts.
-func (s *Scaler) listOffsets(ctx context.Context, parts map[string][]int, firstToo bool) (map[string][]kafkago.PartitionOffsets, error) {
+func (s *Source) listOffsets(ctx context.Context, parts map[string][]int, firstToo bool) (map[string][]kafkago.PartitionOffsets, error) {
 	req := &batchedListOffsets{listoffsets.Request{ReplicaID: -1}}
 	for t, ids := range parts {
 		rt := listoffsets.RequestTopic{Topic: t}

@@ -18,8 +18,8 @@ import (
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
-	"github.com/surge-autoscaler/surge/scaler"
 	"github.com/surge-autoscaler/surge/scaler/decode"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // ErrPoolClosed is returned by Build and Measure after the Pool was closed.
@@ -48,7 +48,7 @@ func NewPool(log logr.Logger) *Pool {
 
 // Build decodes spec and returns a kafka trigger on this Pool's transports. It does
 // no I/O.
-func (p *Pool) Build(_ context.Context, spec scaler.TriggerSpec) (*scaler.Trigger, error) {
+func (p *Pool) Build(_ context.Context, spec trigger.Spec) (*trigger.Built, error) {
 	var c Config
 	warnings, err := decode.Decode(spec, &c)
 	if err != nil {
@@ -58,17 +58,16 @@ func (p *Pool) Build(_ context.Context, spec scaler.TriggerSpec) (*scaler.Trigge
 	if err != nil {
 		return nil, err
 	}
-	s := &Scaler{
+	s := &Source{
 		cfg:    c,
 		pool:   p,
 		tr:     t,
 		client: &kafkago.Client{Addr: kafkago.TCP(c.BootstrapServers...), Transport: t.t},
 		prev:   map[string]map[int]int64{},
 	}
-	return &scaler.Trigger{
-		Scaler:     s,
-		Target:     float64(c.LagThreshold),
-		Activation: float64(c.ActivationLagThreshold),
+	return &trigger.Built{
+		Source:     s,
+		Rule:       trigger.Rule{Target: float64(c.LagThreshold), Activation: float64(c.ActivationLagThreshold)},
 		MetricHint: c.MetricHint(),
 		Warnings:   warnings,
 	}, nil

@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/scaler/decode"
 )
 
@@ -61,7 +61,7 @@ func TestKEDADocExamples(t *testing.T) {
 	for _, tc := range kedaDocExamples {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Config
-			_, err := decode.Decode(scaler.TriggerSpec{Type: Type, Name: "t", Metadata: tc.meta, AuthParams: tc.auth}, &c)
+			_, err := decode.Decode(trigger.Spec{Type: Type, Name: "t", Metadata: tc.meta, AuthParams: tc.auth}, &c)
 			if tc.unsupported != "" {
 				if err == nil || !strings.Contains(err.Error(), `key "`+tc.unsupported+`"`) || !strings.Contains(err.Error(), "not supported by surge") {
 					t.Fatalf("err = %v, want unsupported %q", err, tc.unsupported)
@@ -125,7 +125,7 @@ func TestConfigRules(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Config
-			_, err := decode.Decode(scaler.TriggerSpec{Type: Type, Name: "t", Metadata: tc.meta, AuthParams: tc.auth}, &c)
+			_, err := decode.Decode(trigger.Spec{Type: Type, Name: "t", Metadata: tc.meta, AuthParams: tc.auth}, &c)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -193,15 +193,15 @@ func TestRequest(t *testing.T) {
 	defer srv.Close()
 	b := NewBuilder()
 	defer b.Close()
-	tr, err := b.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: m{
+	tr, err := b.Build(context.Background(), trigger.Spec{Type: Type, Metadata: m{
 		"serverAddress": srv.URL + "/prefix", "query": "sum(up)", "threshold": "10", "namespace": "team-a",
 		"queryParameters": "dedup=true", "customHeaders": "X-Scope-OrgID=tenant", "authModes": "basic,custom"},
 		AuthParams: m{"username": "u", "password": "p", "customAuthHeader": "X-Token", "customAuthValue": "abc"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr.Scaler.Close()
-	v, err := tr.Scaler.Measure(context.Background())
+	defer tr.Source.Close()
+	v, err := tr.Source.Measure(context.Background())
 	if err != nil || v != 12.5 {
 		t.Fatalf("Measure = %v, %v", v, err)
 	}
@@ -228,7 +228,7 @@ func FuzzConfig(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, addr, threshold, headers, modes, timeout string) {
 		var c Config
-		_, err := decode.Decode(scaler.TriggerSpec{Type: Type, Metadata: m{"serverAddress": addr, "query": "up",
+		_, err := decode.Decode(trigger.Spec{Type: Type, Metadata: m{"serverAddress": addr, "query": "up",
 			"threshold": threshold, "customHeaders": headers, "authModes": modes, "timeout": timeout}}, &c)
 		if err == nil && (c.server == nil || c.Threshold <= 0 || c.Timeout < 0) {
 			t.Fatalf("accepted %+v", c)
@@ -268,12 +268,12 @@ func TestTLS(t *testing.T) {
 			for k, v := range tc.meta {
 				meta[k] = v
 			}
-			tr, err := b.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: meta, AuthParams: tc.auth})
+			tr, err := b.Build(context.Background(), trigger.Spec{Type: Type, Metadata: meta, AuthParams: tc.auth})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer tr.Scaler.Close()
-			v, err := tr.Scaler.Measure(context.Background())
+			defer tr.Source.Close()
+			v, err := tr.Source.Measure(context.Background())
 			if tc.ok != (err == nil) || (tc.ok && v != 3) {
 				t.Errorf("Measure = %v, %v; want ok=%v", v, err, tc.ok)
 			}
@@ -283,7 +283,7 @@ func TestTLS(t *testing.T) {
 
 func TestDeprecatedMetricName(t *testing.T) {
 	var c Config
-	warnings, err := decode.Decode(scaler.TriggerSpec{Type: Type, Name: "old", Metadata: m{
+	warnings, err := decode.Decode(trigger.Spec{Type: Type, Name: "old", Metadata: m{
 		"serverAddress": "http://p:9090", "query": "up", "threshold": "1", "metricName": "http_requests_total"}}, &c)
 	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], `key "metricName" is deprecated: ignored`) {
 		t.Errorf("warnings %q, err %v", warnings, err)
@@ -303,14 +303,14 @@ func TestTimeout(t *testing.T) {
 	defer close(release)
 	b := NewBuilder()
 	defer b.Close()
-	tr, err := b.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: m{
+	tr, err := b.Build(context.Background(), trigger.Spec{Type: Type, Metadata: m{
 		"serverAddress": srv.URL, "query": "up", "threshold": "1", "timeout": "200"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr.Scaler.Close()
+	defer tr.Source.Close()
 	start := time.Now()
-	_, err = tr.Scaler.Measure(context.Background())
+	_, err = tr.Source.Measure(context.Background())
 	if took := time.Since(start); err == nil || took > 2*time.Second {
 		t.Errorf("Measure = %v after %v; want a timeout after about 200ms", err, took)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/goleak"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/test/harness"
 	"github.com/surge-autoscaler/surge/test/harness/brokers"
 )
@@ -62,22 +62,22 @@ func server(t testing.TB) *brokers.Prometheus {
 	return prom
 }
 
-func build(t testing.TB, b *Builder, meta m) scaler.Scaler {
+func build(t testing.TB, b *Builder, meta m) trigger.Source {
 	t.Helper()
 	full := m{"serverAddress": prom.URL, "threshold": "10"}
 	for k, v := range meta {
 		full[k] = v
 	}
-	tr, err := b.Build(context.Background(), scaler.TriggerSpec{Type: Type, Name: "it", Metadata: full})
+	tr, err := b.Build(context.Background(), trigger.Spec{Type: Type, Name: "it", Metadata: full})
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	t.Cleanup(func() { _ = tr.Scaler.Close() })
-	return tr.Scaler
+	t.Cleanup(func() { _ = tr.Source.Close() })
+	return tr.Source
 }
 
 // eventually measures until the answer satisfies ok (the first scrape takes a second).
-func eventually(t testing.TB, s scaler.Scaler, ok func(float64, error) bool, timeout time.Duration) (float64, error) {
+func eventually(t testing.TB, s trigger.Source, ok func(float64, error) bool, timeout time.Duration) (float64, error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

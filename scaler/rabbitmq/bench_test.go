@@ -14,11 +14,11 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // measureLatencies runs Measure b.N times and reports p50 and p99 (µs) and allocs.
-func measureLatencies(b *testing.B, s scaler.Scaler) {
+func measureLatencies(b *testing.B, s trigger.Source) {
 	b.Helper()
 	ctx := context.Background()
 	if _, err := s.Measure(ctx); err != nil { // connect outside the timing
@@ -102,7 +102,7 @@ func Benchmark1000Queues(b *testing.B) {
 			if mode == "http" {
 				host = mgmtHost(r, "")
 			}
-			scalers := make([]scaler.Scaler, n)
+			scalers := make([]trigger.Source, n)
 			for i := range scalers {
 				scalers[i] = build(b, p, m{"host": host, "queueName": fmt.Sprintf("many-%d", i)}, nil)
 			}
@@ -114,7 +114,7 @@ func Benchmark1000Queues(b *testing.B) {
 				start := time.Now()
 				for _, s := range scalers {
 					wg.Add(1)
-					go func(s scaler.Scaler) {
+					go func(s trigger.Source) {
 						defer wg.Done()
 						ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 						defer cancel()

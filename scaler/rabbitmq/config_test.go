@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/scaler/decode"
 )
 
@@ -66,7 +66,7 @@ var kedaDocExamples = []struct {
 func TestKEDADocExamples(t *testing.T) {
 	for _, tc := range kedaDocExamples {
 		t.Run(tc.name, func(t *testing.T) {
-			spec := scaler.TriggerSpec{Type: Type, Name: "t", Metadata: tc.meta, AuthParams: tc.auth, Env: tc.env}
+			spec := trigger.Spec{Type: Type, Name: "t", Metadata: tc.meta, AuthParams: tc.auth, Env: tc.env}
 			var c Config
 			_, err := decode.Decode(spec, &c)
 			if tc.unsupported != "" {
@@ -155,7 +155,7 @@ func TestConfigRules(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Config
-			_, err := decode.Decode(scaler.TriggerSpec{Type: Type, Name: "t", Metadata: tc.meta, AuthParams: tc.auth}, &c)
+			_, err := decode.Decode(trigger.Spec{Type: Type, Name: "t", Metadata: tc.meta, AuthParams: tc.auth}, &c)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -176,18 +176,18 @@ func TestConfigRules(t *testing.T) {
 func TestBuildTrigger(t *testing.T) {
 	p := NewPool(logr.Discard())
 	defer p.Close()
-	tr, err := p.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: m{
+	tr, err := p.Build(context.Background(), trigger.Spec{Type: Type, Metadata: m{
 		"host": "amqp://h/", "queueName": "Orders", "queueLength": "5", "activationValue": "2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.Target != 5 || tr.Activation != 2 || !strings.HasPrefix(tr.MetricHint, "rabbitmq-orders-") || len(tr.Warnings) != 1 {
+	if tr.Rule.Target != 5 || tr.Rule.Activation != 2 || !strings.HasPrefix(tr.MetricHint, "rabbitmq-orders-") || len(tr.Warnings) != 1 {
 		t.Errorf("trigger %+v", tr)
 	}
 	if st := p.Stats(); st.Brokers != 1 || st.AMQPConnections != 0 {
 		t.Errorf("stats before Measure: %+v (Build must not connect)", st)
 	}
-	_ = tr.Scaler.Close()
+	_ = tr.Source.Close()
 	if st := p.Stats(); st.Brokers != 0 {
 		t.Errorf("stats after Close: %+v", st)
 	}
@@ -198,7 +198,7 @@ func FuzzConfig(f *testing.F) {
 		f.Add(ex.meta["host"]+"\x00"+ex.auth["host"], ex.meta["mode"], ex.meta["value"], ex.meta["queueName"], ex.meta["protocol"])
 	}
 	f.Fuzz(func(t *testing.T, host, mode, value, queue, protocol string) {
-		spec := scaler.TriggerSpec{Type: Type, Metadata: m{"host": host, "mode": mode, "value": value, "queueName": queue, "protocol": protocol}}
+		spec := trigger.Spec{Type: Type, Metadata: m{"host": host, "mode": mode, "value": value, "queueName": queue, "protocol": protocol}}
 		var c Config
 		if _, err := decode.Decode(spec, &c); err == nil {
 			if c.protocol != ProtocolAMQP && c.protocol != ProtocolHTTP {

@@ -8,12 +8,12 @@ import (
 	"github.com/go-logr/logr/testr"
 	"go.uber.org/goleak"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // measureWithin calls Measure with a deadline and checks it returns by then (plus
 // slack), returning its error.
-func measureWithin(t *testing.T, s scaler.Scaler, d time.Duration) (float64, error) {
+func measureWithin(t *testing.T, s trigger.Source, d time.Duration) (float64, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -47,7 +47,7 @@ func TestBrokerFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := 0; i < 3; i++ {
-			for name, s := range map[string]scaler.Scaler{"amqp": overAMQP, "http": overHTTP} {
+			for name, s := range map[string]trigger.Source{"amqp": overAMQP, "http": overHTTP} {
 				if _, err := measureWithin(t, s, 2*time.Second); err == nil {
 					t.Errorf("%s: Measure succeeded with the broker killed", name)
 				} else if i == 0 {
@@ -74,7 +74,7 @@ func TestBrokerFaults(t *testing.T) {
 				_ = r.Thaw()
 			}
 		}()
-		for name, s := range map[string]scaler.Scaler{"amqp": overAMQP, "http": overHTTP} {
+		for name, s := range map[string]trigger.Source{"amqp": overAMQP, "http": overHTTP} {
 			if _, err := measureWithin(t, s, time.Second); err == nil {
 				t.Errorf("%s: Measure succeeded with the broker frozen", name)
 			} else {

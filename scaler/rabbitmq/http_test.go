@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // fakeManagement is a stand-in for the management API answering canned JSON, for the
@@ -76,12 +76,12 @@ func TestHTTPMeasure(t *testing.T) {
 			}
 			p := NewPool(logr.Discard())
 			defer p.Close()
-			tr, err := p.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: meta})
+			tr, err := p.Build(context.Background(), trigger.Spec{Type: Type, Metadata: meta})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer tr.Scaler.Close()
-			got, err := tr.Scaler.Measure(context.Background())
+			defer tr.Source.Close()
+			got, err := tr.Source.Measure(context.Background())
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -104,13 +104,13 @@ func TestHTTPTransportShared(t *testing.T) {
 	srv := fakeManagement(t, 200, `{"messages":1}`, &seen)
 	p := NewPool(logr.Discard())
 	defer p.Close()
-	var scalers []scaler.Scaler
+	var scalers []trigger.Source
 	for _, q := range []string{"a", "b", "c"} {
-		tr, err := p.Build(context.Background(), scaler.TriggerSpec{Type: Type, Metadata: m{"host": srv.URL + "/", "queueName": q}})
+		tr, err := p.Build(context.Background(), trigger.Spec{Type: Type, Metadata: m{"host": srv.URL + "/", "queueName": q}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		scalers = append(scalers, tr.Scaler)
+		scalers = append(scalers, tr.Source)
 	}
 	if st := p.Stats(); st.Brokers != 1 {
 		t.Errorf("3 triggers on one endpoint use %d transports", st.Brokers)

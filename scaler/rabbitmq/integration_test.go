@@ -15,7 +15,7 @@ import (
 	"github.com/go-logr/logr/testr"
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/test/harness"
 	"github.com/surge-autoscaler/surge/test/harness/brokers"
 )
@@ -115,17 +115,17 @@ func (c *client) hold(t testing.TB, queue string, n int) {
 	}
 }
 
-func build(t testing.TB, p *Pool, meta, auth m) scaler.Scaler {
+func build(t testing.TB, p *Pool, meta, auth m) trigger.Source {
 	t.Helper()
-	tr, err := p.Build(context.Background(), scaler.TriggerSpec{Type: Type, Name: "it", Metadata: meta, AuthParams: auth})
+	tr, err := p.Build(context.Background(), trigger.Spec{Type: Type, Name: "it", Metadata: meta, AuthParams: auth})
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	t.Cleanup(func() { _ = tr.Scaler.Close() })
-	return tr.Scaler
+	t.Cleanup(func() { _ = tr.Source.Close() })
+	return tr.Source
 }
 
-func measure(t testing.TB, s scaler.Scaler) float64 {
+func measure(t testing.TB, s trigger.Source) float64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -138,7 +138,7 @@ func measure(t testing.TB, s scaler.Scaler) float64 {
 
 // eventually polls s until it returns want (the management API lags by its
 // statistics interval) or the timeout passes.
-func eventually(t testing.TB, s scaler.Scaler, want float64, timeout time.Duration) {
+func eventually(t testing.TB, s trigger.Source, want float64, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last float64
@@ -277,7 +277,7 @@ func TestRatesAndRegex(t *testing.T) {
 	})
 }
 
-func waitPositive(t *testing.T, s scaler.Scaler, what string) {
+func waitPositive(t *testing.T, s trigger.Source, what string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -320,7 +320,7 @@ func TestOneConnectionAndNoPoisoning(t *testing.T) {
 	c := dialClient(t, r.AMQPURL)
 	p := NewPool(logr.Discard())
 	defer p.Close()
-	var good []scaler.Scaler
+	var good []trigger.Source
 	for i := 0; i < 50; i++ {
 		q := fmt.Sprintf("shared-%d", i)
 		c.queue(t, q)
@@ -331,7 +331,7 @@ func TestOneConnectionAndNoPoisoning(t *testing.T) {
 	for round := 0; round < 3; round++ {
 		done := make(chan error, len(good)+1)
 		for i, s := range good {
-			go func(i int, s scaler.Scaler) {
+			go func(i int, s trigger.Source) {
 				v, err := s.Measure(context.Background())
 				if err == nil && v != float64(i%5) {
 					err = fmt.Errorf("queue %d: got %v want %d", i, v, i%5)

@@ -15,8 +15,8 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/utils/clock"
 
-	"github.com/surge-autoscaler/surge/scaler"
 	"github.com/surge-autoscaler/surge/scaler/decode"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // ErrPoolClosed is returned by Build and Measure after the Pool was closed.
@@ -42,13 +42,13 @@ func NewPool(log logr.Logger) *Pool {
 
 // Build decodes spec and returns a rabbitmq trigger whose scaler shares this Pool's
 // connections. It does no I/O: the connection opens on the first Measure.
-func (p *Pool) Build(_ context.Context, spec scaler.TriggerSpec) (*scaler.Trigger, error) {
+func (p *Pool) Build(_ context.Context, spec trigger.Spec) (*trigger.Built, error) {
 	var c Config
 	warnings, err := decode.Decode(spec, &c)
 	if err != nil {
 		return nil, err
 	}
-	s := &Scaler{cfg: c, pool: p}
+	s := &Source{cfg: c, pool: p}
 	if c.protocol == ProtocolAMQP {
 		s.amqp, err = p.acquireAMQP(&c)
 	} else {
@@ -57,10 +57,9 @@ func (p *Pool) Build(_ context.Context, spec scaler.TriggerSpec) (*scaler.Trigge
 	if err != nil {
 		return nil, err
 	}
-	return &scaler.Trigger{
-		Scaler:     s,
-		Target:     c.Value,
-		Activation: c.ActivationValue,
+	return &trigger.Built{
+		Source:     s,
+		Rule:       trigger.Rule{Target: c.Value, Activation: c.ActivationValue},
 		MetricHint: c.MetricHint(),
 		Warnings:   warnings,
 	}, nil

@@ -7,27 +7,26 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/surge-autoscaler/surge/metricsapi"
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // Refresh measures key now (sharing a measurement already running) and returns
-// the new sample. A failed measurement is a sample with Err set, not an error; the
+// the new reading. A failed measurement is a reading with Err set, not an error; the
 // error is ErrUnknownMetric (wrapped), ErrClosed or ctx's.
-func (s *Store) Refresh(ctx context.Context, key metricsapi.MetricKey) (metricsapi.Sample, error) {
+func (s *Store) Refresh(ctx context.Context, key trigger.Key) (trigger.Reading, error) {
 	return s.Measure(ctx, key)
 }
 
 // Measure is Refresh.
-func (s *Store) Measure(ctx context.Context, key metricsapi.MetricKey) (metricsapi.Sample, error) {
+func (s *Store) Measure(ctx context.Context, key trigger.Key) (trigger.Reading, error) {
 	e, err := s.entry(key)
 	if err != nil {
-		return metricsapi.Sample{}, err
+		return trigger.Reading{}, err
 	}
 	e.mu.Lock()
 	if e.retired {
 		e.mu.Unlock()
-		return metricsapi.Sample{}, fmt.Errorf("metric %s/%s: %w", key.Namespace, key.Name, metricsapi.ErrUnknownMetric)
+		return trigger.Reading{}, unknown(key)
 	}
 	c := e.flight
 	if c == nil {
@@ -38,101 +37,95 @@ func (s *Store) Measure(ctx context.Context, key metricsapi.MetricKey) (metricsa
 	e.mu.Unlock()
 	select {
 	case <-c.done:
-		return c.sample, nil
+		return c.reading, nil
 	case <-ctx.Done():
-		return metricsapi.Sample{}, ctx.Err()
+		return trigger.Reading{}, ctx.Err()
 	}
 }
 
-// measure runs one Scaler.Measure for everyone waiting on c. It is detached from the
+// measure runs one Source.Measure for everyone waiting on c. It is detached from the
 // first caller's cancellation (others may wait) but bounded by MeasureTimeout.
 func (s *Store) measure(ctx context.Context, e *entry, c *call) {
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.MeasureTimeout)
 	start := s.opts.Clock.Now()
-	v, err := measureSafely(mctx, e.sc)
+	v, err := measureSafely(mctx, e.src)
 	cancel()
 	now := s.opts.Clock.Now()
 
 	e.mu.Lock()
-	smp := e.sample
 	if err != nil {
-		smp.Err = err
+		e.sample.Err = err
 	} else {
-		smp.Value, smp.Time, smp.Err, smp.ConsecutiveFailures = v, now, nil, 0
+		e.sample = trigger.Sample{Value: v, Time: now}
 	}
-	e.sample = smp
 	e.flight = nil
 	retired := e.retired
-	meta := e.meta
+	c.reading = trigger.Reading{Metric: e.meta, Sample: e.sample}
 	e.mu.Unlock()
 
-	c.sample = smp
 	close(c.done)
 	e.ser.observe(v, err, now.Sub(start))
 	if err != nil {
-		s.opts.Log.V(1).Info("measurement failed", "scaledObject", e.owner, "metric", meta.Key.Name, "err", err.Error())
+		s.opts.Log.V(1).Info("measurement failed", "scaledObject", e.owner, "metric", c.reading.Key.Name, "err", err.Error())
 	}
 	if retired {
-		closeScaler(e.sc)
+		closeSource(e.src)
 	}
 }
 
-// measureSafely turns a panicking Scaler into a failed measurement.
-func measureSafely(ctx context.Context, sc scaler.Scaler) (v float64, err error) {
+// measureSafely turns a panicking Source into a failed measurement.
+func measureSafely(ctx context.Context, src trigger.Source) (v float64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("scaler panicked: %v", r)
+			err = fmt.Errorf("trigger source panicked: %v", r)
 		}
 	}()
-	return sc.Measure(ctx)
+	return src.Measure(ctx)
 }
 
-// MeasureOwner measures every metric of owner concurrently and returns their samples
-// in registration order, with their metrics.
-func (s *Store) MeasureOwner(ctx context.Context, owner Owner) ([]metricsapi.Sample, []Metric, error) {
+// MeasureOwner measures every metric of owner concurrently and returns their
+// readings in registration order. Each failed measurement counts as one more
+// consecutive failure.
+func (s *Store) MeasureOwner(ctx context.Context, owner Owner) ([]trigger.Reading, error) {
 	s.mu.RLock()
 	keys := slices.Clone(s.owners[owner])
 	s.mu.RUnlock()
 	if len(keys) == 0 {
-		return nil, nil, fmt.Errorf("%s: %w", owner, metricsapi.ErrUnknownMetric)
+		return nil, fmt.Errorf("%s: %w", owner, trigger.ErrUnknownMetric)
 	}
-	samples := make([]metricsapi.Sample, len(keys))
+	readings := make([]trigger.Reading, len(keys))
 	errs := make([]error, len(keys))
 	if len(keys) == 1 {
-		samples[0], errs[0] = s.Measure(ctx, keys[0])
+		readings[0], errs[0] = s.Measure(ctx, keys[0])
 	} else {
 		var wg sync.WaitGroup
 		for i, k := range keys {
-			wg.Go(func() { samples[i], errs[i] = s.Measure(ctx, k) })
+			wg.Go(func() { readings[i], errs[i] = s.Measure(ctx, k) })
 		}
 		wg.Wait()
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
-	}
-	metas, err := s.metas(keys)
-	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for i, k := range keys {
-		if samples[i].Err == nil {
+		if readings[i].Err == nil {
 			continue
 		}
 		e, err := s.entry(k)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		e.mu.Lock()
 		e.sample.ConsecutiveFailures++
-		samples[i].ConsecutiveFailures = e.sample.ConsecutiveFailures
+		readings[i].ConsecutiveFailures = e.sample.ConsecutiveFailures
 		e.mu.Unlock()
 	}
-	return samples, metas, nil
+	return readings, nil
 }
 
 // SetFallbackReplicas sets the replica count the metrics API serves (as Replicas ×
-// Target) for owner's metrics while fallback applies; activation computes it from
-// fallback.behavior and the current replica count.
+// Target) for owner's metrics while fallback applies; activation computes it with
+// [trigger.Fallback.Hold].
 func (s *Store) SetFallbackReplicas(owner Owner, replicas int32) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -143,7 +136,6 @@ func (s *Store) SetFallbackReplicas(owner Owner, replicas int32) {
 			nf := *f
 			nf.Replicas = replicas
 			e.meta.Fallback = &nf
-			e.sample.Fallback = &nf
 		}
 		e.mu.Unlock()
 	}

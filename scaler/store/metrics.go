@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // Metrics are the store's Prometheus series, named like KEDA's where they mean the
@@ -49,18 +51,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) labels(owner Owner, meta Metric) []string {
-	return []string{owner.Namespace, owner.Name, meta.TriggerName, meta.Key.Name}
+func (m *Metrics) labels(owner Owner, meta trigger.Metric) []string {
+	return []string{owner.Namespace, owner.Name, meta.Ident, meta.Key.Name}
 }
 
 // series resolves one trigger's series; nil when m is nil.
-func (m *Metrics) series(owner Owner, meta Metric) *series {
+func (m *Metrics) series(owner Owner, meta trigger.Metric) *series {
 	if m == nil {
 		return nil
 	}
 	l := m.labels(owner, meta)
 	return &series{value: m.value.WithLabelValues(l...), errors: m.errors.WithLabelValues(l...),
-		ok: m.duration.WithLabelValues(meta.TriggerType, "ok"), failed: m.duration.WithLabelValues(meta.TriggerType, "error")}
+		ok: m.duration.WithLabelValues(meta.Type, "ok"), failed: m.duration.WithLabelValues(meta.Type, "error")}
 }
 
 func (s *series) observe(v float64, err error, took time.Duration) {
@@ -76,7 +78,7 @@ func (s *series) observe(v float64, err error, took time.Duration) {
 	s.ok.Observe(took.Seconds())
 }
 
-func (m *Metrics) forget(owner Owner, meta Metric) {
+func (m *Metrics) forget(owner Owner, meta trigger.Metric) {
 	if m == nil {
 		return
 	}

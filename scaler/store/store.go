@@ -1,14 +1,16 @@
 // Package store is surge-scaler's sample store: the only owner of the trigger
-// Scalers (and so of broker connections), and the MetricSource the metrics API reads.
+// Sources (and so of broker connections), and the [metricsapi.MetricSource] the
+// metrics API reads.
 //
-// The controller registers each ScaledObject's triggers with Set and removes them
-// with Remove; the poller calls MeasureOwner every pollingInterval; the metrics API
-// calls Latest (cached) or Refresh (measure now). Measure is single-flight per metric:
-// concurrent callers (a poll and HPA queries) share one Scaler.Measure, so a Scaler is
-// never called from two goroutines at once, as its contract requires.
+// The controller registers each ScaledObject's triggers with [Store.Set] and removes
+// them with [Store.Remove]; the poller calls [Store.MeasureOwner] every
+// pollingInterval; the metrics API calls [Store.Latest] (cached) or [Store.Refresh]
+// (measure now). Measuring is single-flight per metric: concurrent callers (a poll and
+// HPA queries) share one Source.Measure, so a Source is never called from two
+// goroutines at once, as its contract requires.
 //
-// Sample.ConsecutiveFailures counts failed polls (MeasureOwner) since the last
-// successful measurement. A failed read-through (Refresh) sets Err but does not
+// [trigger.Sample].ConsecutiveFailures counts failed polls (MeasureOwner) since the
+// last successful measurement. A failed read-through (Refresh) sets Err but does not
 // count, so fallback begins after failureThreshold × pollingInterval, however often
 // the HPA asks; any successful measurement resets the count.
 package store
@@ -27,7 +29,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/surge-autoscaler/surge/metricsapi"
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 var _ metricsapi.MetricSource = (*Store)(nil)
@@ -38,25 +40,14 @@ var ErrClosed = errors.New("sample store closed")
 // Owner names the ScaledObject that registered a metric.
 type Owner = types.NamespacedName
 
-// Metric is one trigger registered with the store.
-type Metric struct {
-	// Key is the metric's namespace and stable name.
-	Key metricsapi.MetricKey
-	// Hash identifies the resolved trigger spec (type, metadata, auth, env). Set
-	// keeps an entry (its Scaler and samples) whose Hash is unchanged.
-	Hash string
-	// Trigger is the built trigger. The store takes ownership of Trigger.Scaler and
-	// closes it on Remove, on Set without it, or on Close. It may be nil when Has
-	// reported the same Hash (the existing Scaler is kept).
-	Trigger *scaler.Trigger
-	// TriggerName and TriggerType label the Prometheus series.
-	TriggerName, TriggerType string
-	// Labels are the sample's labels (the HPA metric's selector matches them).
-	Labels map[string]string
-	// PollingInterval, Fallback and UseCachedMetrics are copied into each Sample.
-	PollingInterval  time.Duration
-	Fallback         *metricsapi.Fallback
-	UseCachedMetrics bool
+// Registration is one trigger registered with the store: its Metric and, when it was
+// built anew, its Source.
+type Registration struct {
+	trigger.Metric
+	// Source measures the trigger. The store takes ownership and closes it on Remove,
+	// on a Set without it, or on Close. It is nil when Has reported the same SpecHash
+	// (the registered Source is kept).
+	Source trigger.Source
 }
 
 // Options configure a Store.
@@ -75,26 +66,26 @@ type Options struct {
 type Store struct {
 	opts    Options
 	mu      sync.RWMutex
-	entries map[metricsapi.MetricKey]*entry
-	owners  map[Owner][]metricsapi.MetricKey
+	entries map[trigger.Key]*entry
+	owners  map[Owner][]trigger.Key
 	closed  bool
 }
 
 type entry struct {
 	owner Owner
-	meta  Metric // Trigger is kept for Target/Activation; its Scaler is scaler below
-	sc    scaler.Scaler
+	src   trigger.Source
 	ser   *series
 
 	mu      sync.Mutex
-	sample  metricsapi.Sample
+	meta    trigger.Metric
+	sample  trigger.Sample
 	flight  *call
-	retired bool // removed from the store: close sc once no measurement runs
+	retired bool // removed from the store: close src once no measurement runs
 }
 
 type call struct {
-	done   chan struct{}
-	sample metricsapi.Sample
+	done    chan struct{}
+	reading trigger.Reading
 }
 
 // New returns an empty Store.
@@ -105,64 +96,54 @@ func New(opts Options) *Store {
 	if opts.MeasureTimeout <= 0 {
 		opts.MeasureTimeout = 10 * time.Second
 	}
-	return &Store{opts: opts, entries: map[metricsapi.MetricKey]*entry{}, owners: map[Owner][]metricsapi.MetricKey{}}
+	return &Store{opts: opts, entries: map[trigger.Key]*entry{}, owners: map[Owner][]trigger.Key{}}
 }
 
-// Has reports whether key is registered with this Hash, so the caller can skip
-// building the trigger again and pass a Metric with a nil Trigger to Set.
-func (s *Store) Has(key metricsapi.MetricKey, hash string) bool {
+// Has reports whether key is registered with this SpecHash, so the caller can skip
+// building the trigger again and pass a Registration without a Source to Set.
+func (s *Store) Has(key trigger.Key, specHash string) bool {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	e, ok := s.entries[key]
-	return ok && e.meta.Hash == hash
+	s.mu.RUnlock()
+	if !ok {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.meta.SpecHash == specHash
 }
 
-// Set makes metrics the owner's complete set, in order. Entries with an unchanged
-// Hash keep their Scaler and samples (their labels, interval and fallback are
-// updated); others are replaced, and the owner's metrics not in the set are removed.
-// Removed and replaced Scalers are closed (after a running measurement ends). A
-// Metric with a nil Trigger must have an existing entry with the same Hash.
-func (s *Store) Set(owner Owner, metrics []Metric) error {
+// Set makes regs the owner's complete set, in order. Entries with an unchanged
+// SpecHash keep their Source and samples (their Metric is updated: labels, interval,
+// fallback); others are replaced, and the owner's metrics not in the set are removed.
+// Removed and replaced Sources are closed (after a running measurement ends). A
+// Registration without a Source must have an entry with the same SpecHash.
+func (s *Store) Set(owner Owner, regs []Registration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		closeAll(metrics)
-		return ErrClosed
+	if err := s.checkSet(owner, regs); err != nil {
+		closeAll(regs)
+		return err
 	}
-	for _, m := range metrics {
-		if e, ok := s.entries[m.Key]; ok && e.owner != owner {
-			closeAll(metrics)
-			return fmt.Errorf("metric %s/%s is already registered by %s", m.Key.Namespace, m.Key.Name, e.owner)
-		}
-		if m.Trigger == nil {
-			if e, ok := s.entries[m.Key]; !ok || e.meta.Hash != m.Hash {
-				closeAll(metrics)
-				return fmt.Errorf("metric %s/%s: no trigger given and none registered with hash %s", m.Key.Namespace, m.Key.Name, m.Hash)
-			}
-		}
-	}
-	keep := make(map[metricsapi.MetricKey]bool, len(metrics))
-	keys := make([]metricsapi.MetricKey, 0, len(metrics))
-	for _, m := range metrics {
-		keep[m.Key] = true
-		keys = append(keys, m.Key)
-		old, ok := s.entries[m.Key]
-		if ok && old.meta.Hash == m.Hash {
-			if m.Trigger != nil && m.Trigger.Scaler != old.sc {
-				closeScaler(m.Trigger.Scaler)
+	keep := make(map[trigger.Key]bool, len(regs))
+	keys := make([]trigger.Key, 0, len(regs))
+	for _, r := range regs {
+		keep[r.Key] = true
+		keys = append(keys, r.Key)
+		old, ok := s.entries[r.Key]
+		if ok && old.specHash() == r.SpecHash {
+			if r.Source != nil && r.Source != old.src {
+				closeSource(r.Source)
 			}
 			old.mu.Lock()
-			m.Trigger = old.meta.Trigger
-			old.meta = m
-			old.sample = withMeta(old.sample, m)
+			old.meta = r.Metric
 			old.mu.Unlock()
 			continue
 		}
 		if ok {
 			s.retire(old)
 		}
-		s.entries[m.Key] = &entry{owner: owner, meta: m, sc: m.Trigger.Scaler, sample: withMeta(metricsapi.Sample{}, m),
-			ser: s.opts.Metrics.series(owner, m)}
+		s.entries[r.Key] = &entry{owner: owner, meta: r.Metric, src: r.Source, ser: s.opts.Metrics.series(owner, r.Metric)}
 	}
 	for _, k := range s.owners[owner] {
 		if !keep[k] {
@@ -176,6 +157,29 @@ func (s *Store) Set(owner Owner, metrics []Metric) error {
 		s.owners[owner] = keys
 	}
 	return nil
+}
+
+// checkSet reports why regs cannot become owner's set. s.mu is held.
+func (s *Store) checkSet(owner Owner, regs []Registration) error {
+	if s.closed {
+		return ErrClosed
+	}
+	for _, r := range regs {
+		e, ok := s.entries[r.Key]
+		if ok && e.owner != owner {
+			return fmt.Errorf("metric %s/%s is already registered by %s", r.Key.Namespace, r.Key.Name, e.owner)
+		}
+		if r.Source == nil && (!ok || e.specHash() != r.SpecHash) {
+			return fmt.Errorf("metric %s/%s: no source given and none registered with hash %s", r.Key.Namespace, r.Key.Name, r.SpecHash)
+		}
+	}
+	return nil
+}
+
+func (e *entry) specHash() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.meta.SpecHash
 }
 
 // Remove drops every metric of owner and closes their Scalers.
@@ -194,17 +198,17 @@ func (s *Store) retire(e *entry) {
 	if e == nil {
 		return
 	}
-	s.opts.Metrics.forget(e.owner, e.meta)
 	e.mu.Lock()
+	s.opts.Metrics.forget(e.owner, e.meta)
 	e.retired = true
 	idle := e.flight == nil
 	e.mu.Unlock()
 	if idle {
-		closeScaler(e.sc)
+		closeSource(e.src)
 	}
 }
 
-// Close closes every Scaler; later Measure and Set calls fail with ErrClosed.
+// Close closes every Source; later Measure and Set calls fail with ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -218,7 +222,7 @@ func (s *Store) Close() error {
 }
 
 // Keys lists every registered metric.
-func (s *Store) Keys() []metricsapi.MetricKey {
+func (s *Store) Keys() []trigger.Key {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return slices.Collect(maps.Keys(s.entries))
@@ -231,42 +235,33 @@ func (s *Store) Owners() []Owner {
 	return slices.Collect(maps.Keys(s.owners))
 }
 
-// Latest returns key's latest sample without measuring.
-func (s *Store) Latest(_ context.Context, key metricsapi.MetricKey) (metricsapi.Sample, error) {
+// Latest returns key's latest reading without measuring.
+func (s *Store) Latest(_ context.Context, key trigger.Key) (trigger.Reading, error) {
 	e, err := s.entry(key)
 	if err != nil {
-		return metricsapi.Sample{}, err
+		return trigger.Reading{}, err
 	}
+	return e.read(), nil
+}
+
+// Metrics returns owner's registered metrics in order.
+func (s *Store) Metrics(owner Owner) []trigger.Metric {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]trigger.Metric, 0, len(s.owners[owner]))
+	for _, k := range s.owners[owner] {
+		out = append(out, s.entries[k].read().Metric)
+	}
+	return out
+}
+
+func (e *entry) read() trigger.Reading {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.sample, nil
+	return trigger.Reading{Metric: e.meta, Sample: e.sample}
 }
 
-// Metrics returns owner's registered metrics in order (Trigger carries Target and
-// Activation).
-func (s *Store) Metrics(owner Owner) []Metric {
-	s.mu.RLock()
-	keys := slices.Clone(s.owners[owner])
-	s.mu.RUnlock()
-	m, _ := s.metas(keys)
-	return m
-}
-
-func (s *Store) metas(keys []metricsapi.MetricKey) ([]Metric, error) {
-	out := make([]Metric, 0, len(keys))
-	for _, k := range keys {
-		e, err := s.entry(k)
-		if err != nil {
-			return nil, err
-		}
-		e.mu.Lock()
-		out = append(out, e.meta)
-		e.mu.Unlock()
-	}
-	return out, nil
-}
-
-func (s *Store) entry(key metricsapi.MetricKey) (*entry, error) {
+func (s *Store) entry(key trigger.Key) (*entry, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -274,29 +269,23 @@ func (s *Store) entry(key metricsapi.MetricKey) (*entry, error) {
 	}
 	e, ok := s.entries[key]
 	if !ok {
-		return nil, fmt.Errorf("metric %s/%s: %w", key.Namespace, key.Name, metricsapi.ErrUnknownMetric)
+		return nil, unknown(key)
 	}
 	return e, nil
 }
 
-func withMeta(smp metricsapi.Sample, m Metric) metricsapi.Sample {
-	smp.PollingInterval = m.PollingInterval
-	smp.Labels = m.Labels
-	smp.Fallback = m.Fallback
-	smp.UseCachedMetrics = m.UseCachedMetrics
-	return smp
+func unknown(key trigger.Key) error {
+	return fmt.Errorf("metric %s/%s: %w", key.Namespace, key.Name, trigger.ErrUnknownMetric)
 }
 
-func closeAll(ms []Metric) {
-	for _, m := range ms {
-		if m.Trigger != nil {
-			closeScaler(m.Trigger.Scaler)
-		}
+func closeAll(regs []Registration) {
+	for _, r := range regs {
+		closeSource(r.Source)
 	}
 }
 
-func closeScaler(sc scaler.Scaler) {
-	if sc != nil {
-		_ = sc.Close() // nothing to do about a failed close; the Scaler logs its own
+func closeSource(src trigger.Source) {
+	if src != nil {
+		_ = src.Close() // nothing to do about a failed close; the Source logs its own
 	}
 }

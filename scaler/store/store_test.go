@@ -13,11 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/surge-autoscaler/surge/metricsapi"
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
-// testScaler is a Scaler for these tests: it reports value or err, can block until
+// testScaler is a trigger.Source for these tests: it reports value or err, can block until
 // released, counts calls, and records whether it was ever measured concurrently or
 // after Close.
 type testScaler struct {
@@ -74,15 +73,14 @@ func (s *testScaler) set(v float64, err error) {
 
 var (
 	owner = Owner{Namespace: "ns", Name: "so"}
-	keyA  = metricsapi.MetricKey{Namespace: "ns", Name: "a"}
-	keyB  = metricsapi.MetricKey{Namespace: "ns", Name: "b"}
+	keyA  = trigger.Key{Namespace: "ns", Name: "a"}
+	keyB  = trigger.Key{Namespace: "ns", Name: "b"}
 	t0    = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 )
 
-func metric(key metricsapi.MetricKey, hash string, sc scaler.Scaler) Metric {
-	return Metric{Key: key, Hash: hash, Trigger: &scaler.Trigger{Scaler: sc, Target: 10},
-		TriggerName: key.Name, TriggerType: "test",
-		Labels: map[string]string{"l": "v"}, PollingInterval: time.Second}
+func metric(key trigger.Key, hash string, src trigger.Source) Registration {
+	return Registration{Metric: trigger.Metric{Key: key, SpecHash: hash, Rule: trigger.Rule{Target: 10},
+		Ident: key.Name, Type: "test", Labels: map[string]string{"l": "v"}, PollingInterval: time.Second}, Source: src}
 }
 
 func newStore(t *testing.T) (*Store, *clocktesting.FakeClock, *prometheus.Registry) {
@@ -97,7 +95,7 @@ func newStore(t *testing.T) (*Store, *clocktesting.FakeClock, *prometheus.Regist
 func TestMeasureRecordsSamples(t *testing.T) {
 	s, clk, reg := newStore(t)
 	sc := &testScaler{value: 7}
-	if err := s.Set(owner, []Metric{metric(keyA, "h1", sc)}); err != nil {
+	if err := s.Set(owner, []Registration{metric(keyA, "h1", sc)}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -114,7 +112,7 @@ func TestMeasureRecordsSamples(t *testing.T) {
 		t.Fatalf("failed refresh: %+v", smp)
 	}
 	for i := 1; i <= 3; i++ {
-		samples, _, err := s.MeasureOwner(ctx, owner)
+		samples, err := s.MeasureOwner(ctx, owner)
 		smp = samples[0]
 		if err != nil || !errors.Is(smp.Err, boom) || smp.ConsecutiveFailures != i || smp.Value != 7 || !smp.Time.Equal(t0) {
 			t.Fatalf("failure %d: %+v %v", i, smp, err)
@@ -148,12 +146,12 @@ func TestSingleFlight(t *testing.T) {
 	s, _, _ := newStore(t)
 	gate := make(chan struct{})
 	sc := &testScaler{value: 3, gate: gate}
-	if err := s.Set(owner, []Metric{metric(keyA, "h", sc)}); err != nil {
+	if err := s.Set(owner, []Registration{metric(keyA, "h", sc)}); err != nil {
 		t.Fatal(err)
 	}
 	const callers = 50
 	var wg sync.WaitGroup
-	results := make([]metricsapi.Sample, callers)
+	results := make([]trigger.Reading, callers)
 	for i := range callers {
 		wg.Go(func() {
 			var err error
@@ -186,7 +184,7 @@ func TestSingleFlight(t *testing.T) {
 func TestNoConcurrentMeasureUnderLoad(t *testing.T) {
 	s, _, _ := newStore(t)
 	sc := &testScaler{value: 1}
-	if err := s.Set(owner, []Metric{metric(keyA, "h", sc)}); err != nil {
+	if err := s.Set(owner, []Registration{metric(keyA, "h", sc)}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -210,7 +208,7 @@ func TestWaiterCancellation(t *testing.T) {
 	s, _, _ := newStore(t)
 	gate := make(chan struct{})
 	sc := &testScaler{value: 5, gate: gate}
-	_ = s.Set(owner, []Metric{metric(keyA, "h", sc)})
+	_ = s.Set(owner, []Registration{metric(keyA, "h", sc)})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if _, err := s.Measure(ctx, keyA); !errors.Is(err, context.DeadlineExceeded) {
@@ -227,7 +225,7 @@ func TestWaiterCancellation(t *testing.T) {
 func TestSetKeepsReplacesAndRemoves(t *testing.T) {
 	s, _, _ := newStore(t)
 	a1, b1 := &testScaler{value: 1}, &testScaler{value: 2}
-	if err := s.Set(owner, []Metric{metric(keyA, "a1", a1), metric(keyB, "b1", b1)}); err != nil {
+	if err := s.Set(owner, []Registration{metric(keyA, "a1", a1), metric(keyB, "b1", b1)}); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = s.Measure(context.Background(), keyA)
@@ -236,10 +234,10 @@ func TestSetKeepsReplacesAndRemoves(t *testing.T) {
 	}
 	// Same hash for A (nil trigger: keep), new hash for B (replace); fallback changes.
 	mA := metric(keyA, "a1", nil)
-	mA.Trigger = nil
-	mA.Fallback = &metricsapi.Fallback{FailureThreshold: 2, Replicas: 4, Target: 10}
+	mA.Source = nil
+	mA.Fallback = &trigger.Fallback{FailureThreshold: 2, Replicas: 4}
 	b2 := &testScaler{value: 20}
-	if err := s.Set(owner, []Metric{mA, metric(keyB, "b2", b2)}); err != nil {
+	if err := s.Set(owner, []Registration{mA, metric(keyB, "b2", b2)}); err != nil {
 		t.Fatal(err)
 	}
 	if a1.closed.Load() || !b1.closed.Load() {
@@ -254,14 +252,14 @@ func TestSetKeepsReplacesAndRemoves(t *testing.T) {
 	if latest.Fallback.Replicas != 6 || mA.Fallback.Replicas != 4 {
 		t.Fatalf("SetFallbackReplicas: sample %d, caller's struct %d", latest.Fallback.Replicas, mA.Fallback.Replicas)
 	}
-	samples, metas, err := s.MeasureOwner(context.Background(), owner)
-	if err != nil || len(samples) != 2 || samples[0].Value != 1 || samples[1].Value != 20 || metas[1].Key != keyB {
-		t.Fatalf("MeasureOwner: %+v %+v %v", samples, metas, err)
+	samples, err := s.MeasureOwner(context.Background(), owner)
+	if err != nil || len(samples) != 2 || samples[0].Value != 1 || samples[1].Value != 20 || samples[1].Key != keyB {
+		t.Fatalf("MeasureOwner: %+v %v", samples, err)
 	}
 	// Dropping A from the set removes and closes it.
 	keepB := metric(keyB, "b2", nil)
-	keepB.Trigger = nil
-	if err := s.Set(owner, []Metric{keepB}); err != nil {
+	keepB.Source = nil
+	if err := s.Set(owner, []Registration{keepB}); err != nil {
 		t.Fatal(err)
 	}
 	if b2.closed.Load() {
@@ -270,7 +268,7 @@ func TestSetKeepsReplacesAndRemoves(t *testing.T) {
 	if !a1.closed.Load() {
 		t.Fatal("dropped metric not closed")
 	}
-	if _, err := s.Latest(context.Background(), keyA); !errors.Is(err, metricsapi.ErrUnknownMetric) {
+	if _, err := s.Latest(context.Background(), keyA); !errors.Is(err, trigger.ErrUnknownMetric) {
 		t.Fatalf("err = %v, want ErrUnknownMetric", err)
 	}
 	if len(s.Keys()) != 1 {
@@ -280,18 +278,18 @@ func TestSetKeepsReplacesAndRemoves(t *testing.T) {
 
 func TestSetRejects(t *testing.T) {
 	s, _, _ := newStore(t)
-	_ = s.Set(owner, []Metric{metric(keyA, "h", &testScaler{})})
+	_ = s.Set(owner, []Registration{metric(keyA, "h", &testScaler{})})
 	other := Owner{Namespace: "ns", Name: "other"}
 	stolen := &testScaler{}
-	if err := s.Set(other, []Metric{metric(keyA, "h", stolen)}); err == nil {
+	if err := s.Set(other, []Registration{metric(keyA, "h", stolen)}); err == nil {
 		t.Fatal("another owner took a registered key")
 	}
 	if !stolen.closed.Load() {
 		t.Fatal("rejected trigger's Scaler leaked")
 	}
 	keep := metric(keyB, "h", nil)
-	keep.Trigger = nil
-	if err := s.Set(owner, []Metric{keep}); err == nil {
+	keep.Source = nil
+	if err := s.Set(owner, []Registration{keep}); err == nil {
 		t.Fatal("a nil trigger without a registered hash was accepted")
 	}
 }
@@ -300,7 +298,7 @@ func TestRetireWaitsForRunningMeasure(t *testing.T) {
 	s, _, _ := newStore(t)
 	gate := make(chan struct{})
 	sc := &testScaler{value: 1, gate: gate}
-	_ = s.Set(owner, []Metric{metric(keyA, "h", sc)})
+	_ = s.Set(owner, []Registration{metric(keyA, "h", sc)})
 	done := make(chan struct{})
 	go func() { _, _ = s.Measure(context.Background(), keyA); close(done) }()
 	for sc.inFlight.Load() == 0 {
@@ -323,8 +321,8 @@ func TestRetireWaitsForRunningMeasure(t *testing.T) {
 
 func TestPanicIsAFailedMeasurement(t *testing.T) {
 	s, _, _ := newStore(t)
-	_ = s.Set(owner, []Metric{metric(keyA, "h", &testScaler{panics: true})})
-	samples, _, err := s.MeasureOwner(context.Background(), owner)
+	_ = s.Set(owner, []Registration{metric(keyA, "h", &testScaler{panics: true})})
+	samples, err := s.MeasureOwner(context.Background(), owner)
 	if err != nil || samples[0].Err == nil || samples[0].ConsecutiveFailures != 1 {
 		t.Fatalf("%+v %v", samples, err)
 	}
@@ -333,7 +331,7 @@ func TestPanicIsAFailedMeasurement(t *testing.T) {
 func TestClose(t *testing.T) {
 	s, _, _ := newStore(t)
 	sc := &testScaler{}
-	_ = s.Set(owner, []Metric{metric(keyA, "h", sc)})
+	_ = s.Set(owner, []Registration{metric(keyA, "h", sc)})
 	_ = s.Close()
 	if !sc.closed.Load() {
 		t.Fatal("Close did not close the Scaler")
@@ -342,7 +340,7 @@ func TestClose(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	late := &testScaler{}
-	if err := s.Set(owner, []Metric{metric(keyA, "h", late)}); !errors.Is(err, ErrClosed) || !late.closed.Load() {
+	if err := s.Set(owner, []Registration{metric(keyA, "h", late)}); !errors.Is(err, ErrClosed) || !late.closed.Load() {
 		t.Fatalf("Set after Close: %v, closed %v", err, late.closed.Load())
 	}
 }

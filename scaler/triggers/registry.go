@@ -1,8 +1,9 @@
 // Package triggers is the registry that lists every trigger type once, explicitly,
 // and owns the shared broker connections of the triggers it builds (one RabbitMQ
 // connection per broker, one Kafka transport per cluster, one HTTP transport per
-// Prometheus TLS setting). The controller's sample store builds every trigger
-// through one Registry and closes it on shutdown.
+// Prometheus TLS setting). surge-scaler's controller builds every trigger through one
+// Registry ([Registry.Build], from its reconcile), hands each built Source to the
+// sample store, and closes the Registry on shutdown.
 package triggers
 
 import (
@@ -14,12 +15,12 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/surge-autoscaler/surge/scaler"
 	"github.com/surge-autoscaler/surge/scaler/decode"
 	"github.com/surge-autoscaler/surge/scaler/fake"
 	"github.com/surge-autoscaler/surge/scaler/kafka"
 	"github.com/surge-autoscaler/surge/scaler/prometheus"
 	"github.com/surge-autoscaler/surge/scaler/rabbitmq"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // Options configure a Registry.
@@ -29,19 +30,19 @@ type Options struct {
 	Fake *fake.Source
 }
 
-// Registry builds triggers by type. It implements scaler.Builder and is safe for
+// Registry builds triggers by type. It implements trigger.Builder and is safe for
 // concurrent use.
 type Registry struct {
 	rabbit *rabbitmq.Pool
 	kafka  *kafka.Pool
 	prom   *prometheus.Builder
-	types  map[string]scaler.Builder
+	types  map[string]trigger.Builder
 
 	mu     sync.RWMutex
 	closed bool
 }
 
-var _ scaler.Builder = (*Registry)(nil)
+var _ trigger.Builder = (*Registry)(nil)
 
 // ErrClosed is returned by Build after Close.
 var ErrClosed = errors.New("trigger registry closed")
@@ -53,7 +54,7 @@ func New(log logr.Logger, opts Options) *Registry {
 		kafka:  kafka.NewPool(log.WithName("kafka")),
 		prom:   prometheus.NewBuilder(),
 	}
-	r.types = map[string]scaler.Builder{
+	r.types = map[string]trigger.Builder{
 		rabbitmq.Type:   r.rabbit,
 		"kafka":         r.kafka, // KEDA's sarama-based scaler
 		"apache-kafka":  r.kafka, // KEDA's kafka-go based scaler: same keys here
@@ -65,9 +66,10 @@ func New(log logr.Logger, opts Options) *Registry {
 	return r
 }
 
-// Build builds the trigger spec describes. An unknown type is a *decode.FieldError
+// Build builds the trigger spec describes and sets its Rule's metric type from
+// spec.MetricType. An unknown type is a *decode.FieldError
 // (key "type") listing the supported types.
-func (r *Registry) Build(ctx context.Context, spec scaler.TriggerSpec) (*scaler.Trigger, error) {
+func (r *Registry) Build(ctx context.Context, spec trigger.Spec) (*trigger.Built, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
@@ -78,7 +80,12 @@ func (r *Registry) Build(ctx context.Context, spec scaler.TriggerSpec) (*scaler.
 		return nil, &decode.FieldError{TriggerType: spec.Type, TriggerName: spec.Name, Key: "type", Value: spec.Type,
 			Reason: "unknown or unsupported trigger type", Allowed: strings.Join(r.Types(), ", ")}
 	}
-	return b.Build(ctx, spec)
+	built, err := b.Build(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	built.Rule.Type = trigger.MetricType(spec.MetricType)
+	return built, nil
 }
 
 // Types returns the supported trigger types, sorted.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/scaler/decode"
 	"github.com/surge-autoscaler/surge/scaler/fake"
 )
@@ -41,18 +41,18 @@ func TestBuild(t *testing.T) {
 	defer r.Close()
 	cases := []struct {
 		name    string
-		spec    scaler.TriggerSpec
+		spec    trigger.Spec
 		hint    string
 		wantErr string
 	}{
-		{"rabbitmq", scaler.TriggerSpec{Type: "rabbitmq", Metadata: m{"host": "amqp://h/", "queueName": "q"}}, "rabbitmq-q", ""},
-		{"kafka", scaler.TriggerSpec{Type: "kafka", Metadata: m{"bootstrapServers": "h:9092", "consumerGroup": "g", "topic": "t"}}, "kafka-t", ""},
-		{"apache-kafka", scaler.TriggerSpec{Type: "apache-kafka", Metadata: m{"bootstrapServers": "h:9092", "consumerGroup": "g", "topic": "t"}}, "kafka-t", ""},
-		{"prometheus", scaler.TriggerSpec{Type: "prometheus", Metadata: m{"serverAddress": "http://p:9090", "query": "up", "threshold": "1"}}, "prometheus", ""},
-		{"fake", scaler.TriggerSpec{Type: "fake", Metadata: m{"name": "x"}}, "fake-x", ""},
-		{"unknown type", scaler.TriggerSpec{Type: "redis", Name: "r1", Metadata: m{}}, "",
+		{"rabbitmq", trigger.Spec{Type: "rabbitmq", Metadata: m{"host": "amqp://h/", "queueName": "q"}}, "rabbitmq-q", ""},
+		{"kafka", trigger.Spec{Type: "kafka", Metadata: m{"bootstrapServers": "h:9092", "consumerGroup": "g", "topic": "t"}}, "kafka-t", ""},
+		{"apache-kafka", trigger.Spec{Type: "apache-kafka", Metadata: m{"bootstrapServers": "h:9092", "consumerGroup": "g", "topic": "t"}}, "kafka-t", ""},
+		{"prometheus", trigger.Spec{Type: "prometheus", Metadata: m{"serverAddress": "http://p:9090", "query": "up", "threshold": "1"}}, "prometheus", ""},
+		{"fake", trigger.Spec{Type: "fake", Metadata: m{"name": "x"}}, "fake-x", ""},
+		{"unknown type", trigger.Spec{Type: "redis", Name: "r1", Metadata: m{}}, "",
 			`redis trigger "r1": key "type": value "redis": unknown or unsupported trigger type; allowed: apache-kafka, fake, kafka, prometheus, rabbitmq`},
-		{"bad metadata", scaler.TriggerSpec{Type: "kafka", Name: "k", Metadata: m{"consumerGroup": "g"}}, "", `kafka trigger "k": key "bootstrapServers": is required`},
+		{"bad metadata", trigger.Spec{Type: "kafka", Name: "k", Metadata: m{"consumerGroup": "g"}}, "", `kafka trigger "k": key "bootstrapServers": is required`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,8 +71,8 @@ func TestBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer tr.Scaler.Close()
-			if tr.MetricHint != tc.hint || tr.Target <= 0 {
+			defer tr.Source.Close()
+			if tr.MetricHint != tc.hint || tr.Rule.Target <= 0 {
 				t.Errorf("trigger %+v", tr)
 			}
 		})
@@ -82,7 +82,7 @@ func TestBuild(t *testing.T) {
 func TestFakeOnlyWhenEnabled(t *testing.T) {
 	r := New(logr.Discard(), Options{})
 	defer r.Close()
-	if _, err := r.Build(context.Background(), scaler.TriggerSpec{Type: "fake", Metadata: m{"name": "x"}}); err == nil {
+	if _, err := r.Build(context.Background(), trigger.Spec{Type: "fake", Metadata: m{"name": "x"}}); err == nil {
 		t.Error("a production registry built a fake trigger")
 	}
 }
@@ -93,7 +93,7 @@ func TestClose(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Build(context.Background(), scaler.TriggerSpec{Type: "fake", Metadata: m{"name": "x"}}); !errors.Is(err, ErrClosed) {
+	if _, err := r.Build(context.Background(), trigger.Spec{Type: "fake", Metadata: m{"name": "x"}}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Build after Close: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/surge-autoscaler/surge/metricsapi"
 	"github.com/surge-autoscaler/surge/metricsapi/fake"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // TestScalerAPIServiceAvailable serves the external metrics API locally with the
@@ -58,9 +59,9 @@ func TestScalerAPIServiceAvailable(t *testing.T) {
 
 	src := fake.NewSource(nil)
 	const metric = "s0-rabbitmq-orders"
-	src.Set(metricsapi.MetricKey{Namespace: appNS, Name: metric}, metricsapi.Sample{
-		Value: 42, Time: time.Now(), PollingInterval: time.Hour, UseCachedMetrics: true,
-		Labels: map[string]string{"scaledobject.surge.dev/name": soName},
+	src.Set(trigger.Key{Namespace: appNS, Name: metric}, trigger.Reading{
+		Metric: trigger.Metric{PollingInterval: time.Hour, UseCachedMetrics: true, Labels: map[string]string{"scaledobject.surge.dev/name": soName}},
+		Sample: trigger.Sample{Value: 42, Time: time.Now()},
 	})
 	o := metricsapi.NewOptions()
 	o.Adapter.SecureServing.BindAddress = net.ParseIP("127.0.0.1")

@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/scaler/fake"
 )
 
@@ -26,12 +26,12 @@ func TestFakeDir(t *testing.T) {
 		}
 	}
 	measure := func(name string) (float64, error) {
-		trig, err := src.Build(context.Background(), scaler.TriggerSpec{Type: fake.Type, Metadata: map[string]string{"name": name}})
+		trig, err := src.Build(context.Background(), trigger.Spec{Type: fake.Type, Metadata: map[string]string{"name": name}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer trig.Scaler.Close()
-		return trig.Scaler.Measure(context.Background())
+		defer trig.Close()
+		return trig.Source.Measure(context.Background())
 	}
 	tests := []struct {
 		name, content string

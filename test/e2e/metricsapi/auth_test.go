@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/surge-autoscaler/surge/metricsapi"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/test/harness"
 )
 
@@ -29,9 +29,9 @@ const (
 )
 
 func setAuthSample() {
-	src.Set(metricsapi.MetricKey{Namespace: authNS, Name: authMetric}, metricsapi.Sample{
-		Value: 42.5, Time: time.Now(), PollingInterval: time.Hour, UseCachedMetrics: true,
-		Labels: map[string]string{"scaledobject.surge.dev/name": "auth"},
+	src.Set(trigger.Key{Namespace: authNS, Name: authMetric}, trigger.Reading{
+		Metric: trigger.Metric{PollingInterval: time.Hour, UseCachedMetrics: true, Labels: map[string]string{"scaledobject.surge.dev/name": "auth"}},
+		Sample: trigger.Sample{Value: 42.5, Time: time.Now()},
 	})
 }
 
@@ -252,13 +252,13 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 	harness.Integration(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	key := metricsapi.MetricKey{Namespace: authNS, Name: "s1-rabbitmq-broken"}
-	src.Set(key, metricsapi.Sample{
-		Value: 3, Time: time.Now().Add(-time.Minute), PollingInterval: time.Second,
-		Err: errors.New("dial " + secret + ": connection refused"), ConsecutiveFailures: 2,
+	key := trigger.Key{Namespace: authNS, Name: "s1-rabbitmq-broken"}
+	src.Set(key, trigger.Reading{
+		Metric: trigger.Metric{PollingInterval: time.Second},
+		Sample: trigger.Sample{Value: 3, Time: time.Now().Add(-time.Minute), Err: errors.New("dial " + secret + ": connection refused"), ConsecutiveFailures: 2},
 	})
 	for _, cached := range []bool{true, false} {
-		src.Update(key, func(s *metricsapi.Sample) { s.UseCachedMetrics = cached })
+		src.Update(key, func(s *trigger.Reading) { s.UseCachedMetrics = cached })
 		body, err := viaAggregator(ctx, t, cluster.Config, MetricPath(key.Namespace, key.Name))
 		if code(err) != http.StatusServiceUnavailable {
 			t.Fatalf("failing metric (useCachedMetrics %v): %v %s, want 503", cached, err, body)

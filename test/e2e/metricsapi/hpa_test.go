@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
-	"github.com/surge-autoscaler/surge/metricsapi"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/test/harness"
 )
 
@@ -33,12 +33,15 @@ func TestHPAFollowsTheSource(t *testing.T) {
 	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	key := metricsapi.MetricKey{Namespace: ns, Name: metric}
+	key := trigger.Key{Namespace: ns, Name: metric}
 	labels := map[string]string{"scaledobject.surge.dev/name": app}
 	set := func(v float64) {
 		// useCachedMetrics false: every HPA query reads through Refresh, which the
 		// fake stamps with now, as a store that measured again would.
-		src.Set(key, metricsapi.Sample{Value: v, Time: time.Now(), PollingInterval: time.Second, Labels: labels})
+		src.Set(key, trigger.Reading{
+			Metric: trigger.Metric{PollingInterval: time.Second, Labels: labels},
+			Sample: trigger.Sample{Value: v, Time: time.Now()},
+		})
 	}
 	set(0)
 	dep := &appsv1.Deployment{
@@ -115,10 +118,10 @@ func TestHPAFollowsTheSource(t *testing.T) {
 
 	// A failing measurement below the fallback threshold: the HPA cannot get the
 	// metric and holds 16.
-	fb := &metricsapi.Fallback{FailureThreshold: 3, Replicas: 6, Target: 10}
-	src.Set(key, metricsapi.Sample{
-		Value: 155, Time: time.Now(), PollingInterval: time.Second, Labels: labels,
-		Err: errors.New("dial " + secret), ConsecutiveFailures: 1, Fallback: fb,
+	fb := &trigger.Fallback{FailureThreshold: 3, Replicas: 6}
+	src.Set(key, trigger.Reading{
+		Metric: trigger.Metric{PollingInterval: time.Second, Labels: labels, Fallback: fb, Rule: trigger.Rule{Target: 10}},
+		Sample: trigger.Sample{Value: 155, Time: time.Now(), Err: errors.New("dial " + secret), ConsecutiveFailures: 1},
 	})
 	cond := waitCondition(ctx, t, ns, hpa.Name, autoscalingv2.ScalingActive, corev1.ConditionFalse, "FailedGetExternalMetric")
 	if strings.Contains(cond.Message, "hunter2") || strings.Contains(cond.Message, "broker.internal") {
@@ -129,7 +132,7 @@ func TestHPAFollowsTheSource(t *testing.T) {
 		t.Fatalf("HPA did not hold during failures: %d replicas (%v), want 16", got, err)
 	}
 	// failureThreshold reached: the served value is 6 x 10, so the HPA goes to 6.
-	src.Update(key, func(s *metricsapi.Sample) { s.ConsecutiveFailures = 3 })
+	src.Update(key, func(s *trigger.Reading) { s.ConsecutiveFailures = 3 })
 	reactions = append(reactions, waitReplicas("fallback", 6))
 	// Recovery: measurements succeed again.
 	set(30)

@@ -17,8 +17,8 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
-	"github.com/surge-autoscaler/surge/scaler"
 	"github.com/surge-autoscaler/surge/scaler/decode"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // Builder builds prometheus triggers. Triggers with the same TLS settings share one
@@ -38,7 +38,7 @@ type sharedTransport struct {
 func NewBuilder() *Builder { return &Builder{transports: map[string]*sharedTransport{}} }
 
 // Build decodes spec and returns a prometheus trigger. It does no I/O.
-func (b *Builder) Build(_ context.Context, spec scaler.TriggerSpec) (*scaler.Trigger, error) {
+func (b *Builder) Build(_ context.Context, spec trigger.Spec) (*trigger.Built, error) {
 	var c Config
 	warnings, err := decode.Decode(spec, &c)
 	if err != nil {
@@ -50,10 +50,9 @@ func (b *Builder) Build(_ context.Context, spec scaler.TriggerSpec) (*scaler.Tri
 		b.release(st)
 		return nil, decode.Invalid("serverAddress", decode.RedactURL(c.ServerAddress), err.Error(), "an http(s) URL")
 	}
-	return &scaler.Trigger{
-		Scaler:     &Scaler{cfg: c, api: v1.NewAPI(client), builder: b, st: st},
-		Target:     c.Threshold,
-		Activation: c.ActivationThreshold,
+	return &trigger.Built{
+		Source:     &Source{cfg: c, api: v1.NewAPI(client), builder: b, st: st},
+		Rule:       trigger.Rule{Target: c.Threshold, Activation: c.ActivationThreshold},
 		MetricHint: Type,
 		Warnings:   warnings,
 	}, nil
@@ -137,8 +136,8 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	return rt.next.RoundTrip(r)
 }
 
-// Scaler runs one trigger's query.
-type Scaler struct {
+// Source runs one trigger's query.
+type Source struct {
 	cfg       Config
 	api       v1.API
 	builder   *Builder
@@ -146,10 +145,10 @@ type Scaler struct {
 	closeOnce sync.Once
 }
 
-var _ scaler.Scaler = (*Scaler)(nil)
+var _ trigger.Source = (*Source)(nil)
 
 // Measure runs the query and applies the result rules in the package doc.
-func (s *Scaler) Measure(ctx context.Context) (float64, error) {
+func (s *Source) Measure(ctx context.Context) (float64, error) {
 	d := s.cfg.Timeout
 	if _, ok := ctx.Deadline(); !ok && d == 0 {
 		d = DefaultTimeout
@@ -220,7 +219,7 @@ func typeName(v model.Value) string {
 }
 
 // Close releases the trigger's share of its transport; closing twice is harmless.
-func (s *Scaler) Close() error {
+func (s *Source) Close() error {
 	s.closeOnce.Do(func() { s.builder.release(s.st) })
 	return nil
 }

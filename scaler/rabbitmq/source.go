@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
-// Scaler measures one rabbitmq trigger over its Pool's shared connection.
-type Scaler struct {
+// Source measures one rabbitmq trigger over its Pool's shared connection.
+type Source struct {
 	cfg  Config
 	pool *Pool
 	amqp *amqpBroker
@@ -18,11 +18,11 @@ type Scaler struct {
 	closeOnce sync.Once
 }
 
-var _ scaler.Scaler = (*Scaler)(nil)
+var _ trigger.Source = (*Source)(nil)
 
 // Measure returns the queue's depth or rate per the trigger's mode. It honours ctx's
 // deadline, tightened by the trigger's timeout; with neither, DefaultTimeout applies.
-func (s *Scaler) Measure(ctx context.Context) (float64, error) {
+func (s *Source) Measure(ctx context.Context) (float64, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	if s.amqp != nil {
@@ -39,7 +39,7 @@ func (s *Scaler) Measure(ctx context.Context) (float64, error) {
 	return s.cfg.combine(qs), nil
 }
 
-func (s *Scaler) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+func (s *Source) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	d := s.cfg.Timeout
 	if d == 0 {
 		if _, ok := ctx.Deadline(); ok {
@@ -50,9 +50,9 @@ func (s *Scaler) deadline(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, d)
 }
 
-// Close releases the Scaler's share of its connection; the last share closes it.
+// Close releases the Source's share of its connection; the last share closes it.
 // Closing twice is harmless.
-func (s *Scaler) Close() error {
+func (s *Source) Close() error {
 	s.closeOnce.Do(func() {
 		if s.amqp != nil {
 			s.pool.releaseAMQP(s.amqp)

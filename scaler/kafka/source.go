@@ -10,14 +10,14 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/surge-autoscaler/surge/scaler"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 // DefaultTimeout bounds a measurement when the caller's context has no deadline.
 const DefaultTimeout = 5 * time.Second
 
-// Scaler measures one kafka trigger's consumer lag.
-type Scaler struct {
+// Source measures one kafka trigger's consumer lag.
+type Source struct {
 	cfg    Config
 	pool   *Pool
 	tr     *transport
@@ -28,10 +28,10 @@ type Scaler struct {
 	closeOnce sync.Once
 }
 
-var _ scaler.Scaler = (*Scaler)(nil)
+var _ trigger.Source = (*Source)(nil)
 
 // Measure returns the consumer group's lag per the trigger's rules (see lag).
-func (s *Scaler) Measure(ctx context.Context) (float64, error) {
+func (s *Source) Measure(ctx context.Context) (float64, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
@@ -47,7 +47,7 @@ func (s *Scaler) Measure(ctx context.Context) (float64, error) {
 }
 
 // snapshot reads partitions, committed offsets and log offsets.
-func (s *Scaler) snapshot(ctx context.Context) (snapshot, error) {
+func (s *Source) snapshot(ctx context.Context) (snapshot, error) {
 	topics := s.cfg.Topic
 	var committed map[string][]kafkago.OffsetFetchPartition
 	if len(topics) == 0 {
@@ -88,7 +88,7 @@ func (s *Scaler) snapshot(ctx context.Context) (snapshot, error) {
 // committed offsets for and those its live members subscribe to (KEDA's rule). A
 // group that cannot be described (e.g. a non-consumer protocol) contributes its
 // committed topics only.
-func (s *Scaler) groupTopics(ctx context.Context) ([]string, error) {
+func (s *Source) groupTopics(ctx context.Context) ([]string, error) {
 	set := map[string]bool{}
 	committed, err := s.fetchCommitted(ctx, nil)
 	if err != nil {
@@ -121,7 +121,7 @@ func (s *Scaler) groupTopics(ctx context.Context) ([]string, error) {
 }
 
 // partitions returns each topic's partitions within partitionLimitation.
-func (s *Scaler) partitions(ctx context.Context, topics []string) (map[string][]int, error) {
+func (s *Source) partitions(ctx context.Context, topics []string) (map[string][]int, error) {
 	md, err := s.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: topics})
 	if err != nil {
 		return nil, err
@@ -153,7 +153,7 @@ func (s *Scaler) partitions(ctx context.Context, topics []string) (map[string][]
 // fetchCommitted returns the group's committed offsets (of every topic when parts is
 // nil). A group that does not exist has none: real Kafka answers -1 per partition,
 // kfake GROUP_ID_NOT_FOUND; both read as "no committed offset".
-func (s *Scaler) fetchCommitted(ctx context.Context, parts map[string][]int) (map[string][]kafkago.OffsetFetchPartition, error) {
+func (s *Source) fetchCommitted(ctx context.Context, parts map[string][]int) (map[string][]kafkago.OffsetFetchPartition, error) {
 	res, err := s.client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: s.cfg.ConsumerGroup, Topics: parts})
 	if err != nil {
 		return nil, err
@@ -205,8 +205,8 @@ func merge(parts map[string][]int, committed map[string][]kafkago.OffsetFetchPar
 	return snap
 }
 
-// Close releases the Scaler's share of its transport; closing twice is harmless.
-func (s *Scaler) Close() error {
+// Close releases the Source's share of its transport; closing twice is harmless.
+func (s *Source) Close() error {
 	s.closeOnce.Do(func() { s.pool.release(s.tr) })
 	return nil
 }
