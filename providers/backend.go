@@ -34,11 +34,6 @@ type LogReader interface {
 	Logs(ctx context.Context, ref InstanceRef, container string, opts LogOptions) (io.ReadCloser, error)
 }
 
-// PreWarmer is implemented by backends that can prepare capacity ahead of a burst.
-type PreWarmer interface {
-	PreWarm(ctx context.Context, spec *InstanceSpec, count int) error
-}
-
 // LogOptions selects part of a log.
 type LogOptions struct {
 	Tail       int  // lines from the end; 0 = all
