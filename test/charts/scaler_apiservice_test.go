@@ -15,8 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/surge-autoscaler/surge/metricsapi"
 	"github.com/surge-autoscaler/surge/metricsapi/fake"
@@ -48,12 +46,7 @@ func TestScalerAPIServiceAvailable(t *testing.T) {
 		}
 	}
 	kubeconfig := filepath.Join(dir, "sa.kubeconfig")
-	if err := clientcmd.WriteToFile(clientcmdapi.Config{
-		Clusters:       map[string]*clientcmdapi.Cluster{"c": {Server: cluster.Info.Server, CertificateAuthority: cluster.Info.CACert}},
-		AuthInfos:      map[string]*clientcmdapi.AuthInfo{"sa": {ClientCertificate: cluster.Info.AdminCert, ClientKey: cluster.Info.AdminKey, Impersonate: scalerSA, ImpersonateGroups: in.saCfg.Impersonate.Groups}},
-		Contexts:       map[string]*clientcmdapi.Context{"c": {Cluster: "c", AuthInfo: "sa"}},
-		CurrentContext: "c",
-	}, kubeconfig); err != nil {
+	if err := cluster.ServiceAccountKubeconfig(kubeconfig, testNamespace, "surge-surge-scaler"); err != nil {
 		t.Fatal(err)
 	}
 

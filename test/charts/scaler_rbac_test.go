@@ -75,9 +75,7 @@ func doInstall(t *testing.T) (*installed, error) {
 	if in.admin, err = newClients(cluster.Config); err != nil {
 		return nil, err
 	}
-	in.saCfg = rest.CopyConfig(cluster.Config)
-	in.saCfg.Impersonate = rest.ImpersonationConfig{UserName: scalerSA,
-		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + testNamespace, "system:authenticated"}}
+	in.saCfg = cluster.ServiceAccountConfig(testNamespace, "surge-surge-scaler")
 	if in.sa, err = newClients(in.saCfg); err != nil {
 		return nil, err
 	}

@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,8 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/surge-autoscaler/surge/test/harness"
 )
@@ -34,16 +29,9 @@ func TestScalerBinaryAsServiceAccount(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	root := func() string { _, f, _, _ := runtime.Caller(0); return filepath.Join(filepath.Dir(f), "..", "..") }()
-	// $SURGE_SCALER_BIN names a prebuilt binary; else cmd/surge-scaler is built.
-	bin := os.Getenv("SURGE_SCALER_BIN")
-	if bin == "" {
-		bin = filepath.Join(dir, "surge-scaler")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/surge-scaler")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("build cmd/surge-scaler: %v\n%s", err, out)
-		}
+	bin, err := harness.Binary(ctx, dir, "./cmd/surge-scaler") // $SURGE_SCALER_BIN or built
+	if err != nil {
+		t.Fatal(err)
 	}
 	sec := in.r.one(t, "Secret", "surge-surge-scaler-metrics-api-tls")
 	for _, k := range []string{"tls.crt", "tls.key"} {
@@ -51,15 +39,6 @@ func TestScalerBinaryAsServiceAccount(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, k), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
-	}
-	kubeconfig := filepath.Join(dir, "sa.kubeconfig")
-	if err := clientcmd.WriteToFile(clientcmdapi.Config{
-		Clusters:       map[string]*clientcmdapi.Cluster{"c": {Server: cluster.Info.Server, CertificateAuthority: cluster.Info.CACert}},
-		AuthInfos:      map[string]*clientcmdapi.AuthInfo{"sa": {ClientCertificate: cluster.Info.AdminCert, ClientKey: cluster.Info.AdminKey, Impersonate: scalerSA, ImpersonateGroups: in.saCfg.Impersonate.Groups}},
-		Contexts:       map[string]*clientcmdapi.Context{"c": {Cluster: "c", AuthInfo: "sa"}},
-		CurrentContext: "c",
-	}, kubeconfig); err != nil {
-		t.Fatal(err)
 	}
 	fakeDir := filepath.Join(dir, "fake")
 	if err := os.MkdirAll(fakeDir, 0o755); err != nil {
@@ -71,35 +50,20 @@ func TestScalerBinaryAsServiceAccount(t *testing.T) {
 	mp, _ := harness.FreePort()
 	hp, _ := harness.FreePort()
 	// The chart's Deployment arguments, with local paths and ports.
-	args := []string{"--kubeconfig", kubeconfig, "--leader-elect=true", "--leader-election-namespace=" + testNamespace,
+	args := []string{"--leader-elect=true", "--leader-election-namespace=" + testNamespace,
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", mp), fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", hp),
 		"--cluster-object-namespace=" + testNamespace, "--metrics-api=true",
 		fmt.Sprintf("--secure-port=%d", in.metricsPort), "--bind-address=127.0.0.1",
 		"--tls-cert-file=" + filepath.Join(dir, "tls.crt"), "--tls-private-key-file=" + filepath.Join(dir, "tls.key"),
 		"--metrics-api-service-name=surge-surge-scaler-metrics-api", "--metrics-api-service-namespace=" + testNamespace,
 		"--fake-trigger-dir=" + fakeDir, "--v=2"}
-	logPath := filepath.Join(dir, "surge-scaler.log")
-	logf, err := os.Create(logPath)
+	p, err := cluster.StartAsServiceAccount(dir, testNamespace, "surge-surge-scaler", nil, bin, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logf.Close()
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	logPath := p.LogPath
 	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		_ = p.Stop(15 * time.Second)
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			if len(b) > 16000 {
@@ -110,19 +74,12 @@ func TestScalerBinaryAsServiceAccount(t *testing.T) {
 	}()
 
 	healthz := fmt.Sprintf("http://127.0.0.1:%d/healthz", hp)
-	if err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
-		resp, err := http.Get(healthz)
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	}); err != nil {
+	if err := p.WaitHTTP(ctx, healthz); err != nil {
 		// Ask the Go runtime for its goroutine dump (SIGQUIT) so the log says where
 		// it is stuck; the deferred stop prints the log.
-		_ = cmd.Process.Signal(syscall.SIGQUIT)
+		_ = p.Cmd.Process.Signal(syscall.SIGQUIT)
 		time.Sleep(2 * time.Second)
-		t.Fatalf("surge-scaler not healthy on %s within 60 s: %v (its goroutine dump is in the log below)", healthz, err)
+		t.Fatalf("surge-scaler not healthy: %v (its goroutine dump is in the log below)", err)
 	}
 
 	// A target and a ScaledObject with a fake trigger.

@@ -4,10 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,8 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
 	"github.com/surge-autoscaler/surge/test/harness"
@@ -58,24 +52,11 @@ func TestVnodeRBACRunsPods(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "surge-vnode")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/surge-vnode")
-	_, file, _, _ := runtime.Caller(0)
-	build.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build cmd/surge-vnode: %v\n%s", err, out)
-	}
-	sa := "system:serviceaccount:" + testNamespace + ":surge-surge-vnode"
-	kubeconfig := filepath.Join(dir, "sa.kubeconfig")
-	if err := clientcmd.WriteToFile(clientcmdapi.Config{
-		Clusters: map[string]*clientcmdapi.Cluster{"c": {Server: cluster.Info.Server, CertificateAuthority: cluster.Info.CACert}},
-		AuthInfos: map[string]*clientcmdapi.AuthInfo{"sa": {ClientCertificate: cluster.Info.AdminCert, ClientKey: cluster.Info.AdminKey,
-			Impersonate: sa, ImpersonateGroups: []string{"system:serviceaccounts", "system:serviceaccounts:" + testNamespace, "system:authenticated"}}},
-		Contexts:       map[string]*clientcmdapi.Context{"c": {Cluster: "c", AuthInfo: "sa"}},
-		CurrentContext: "c",
-	}, kubeconfig); err != nil {
+	bin, err := harness.GoBuild(ctx, dir, "./cmd/surge-vnode")
+	if err != nil {
 		t.Fatal(err)
 	}
+	sa, _ := harness.ServiceAccountUser(testNamespace, "surge-surge-vnode")
 	mp, err := harness.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -84,30 +65,16 @@ func TestVnodeRBACRunsPods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logPath := filepath.Join(dir, "surge-vnode.log")
-	logf, err := os.Create(logPath)
+	p, err := cluster.StartAsServiceAccount(dir, testNamespace, "surge-surge-vnode", nil, bin,
+		"--nodename", node, "--backend", "fake",
+		"--kubelet-port", "0", "--kubelet-anonymous-auth", "--sync-interval", "250ms",
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", mp), "--health-bind-address", fmt.Sprintf("127.0.0.1:%d", hp), "-v", "2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logf.Close()
-	cmd := exec.Command(bin, "--nodename", node, "--backend", "fake", "--kubeconfig", kubeconfig,
-		"--kubelet-port", "0", "--kubelet-anonymous-auth", "--sync-interval", "250ms",
-		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", mp), "--health-bind-address", fmt.Sprintf("127.0.0.1:%d", hp), "-v", "2")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	logPath := p.LogPath
 	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		_ = p.Stop(10 * time.Second)
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			t.Logf("surge-vnode log:\n%s", b)
