@@ -1,9 +1,8 @@
-package scaler
+package scalerbench
 
 import (
 	"context"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,16 +22,6 @@ import (
 	"github.com/surge-autoscaler/surge/scaler/fake"
 	"github.com/surge-autoscaler/surge/test/harness"
 )
-
-func freePort(b *testing.B) int {
-	b.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // burstEnv is 100 ScaledObjects with an in-process surge-scaler on the fake source
 // (no file polling in the path), set up once.
@@ -78,7 +67,7 @@ func burst(b *testing.B) *burstEnv {
 	}()
 	var once sync.Once
 	e.stop = func() { once.Do(func() { cancel(); <-done }) }
-	atExit(e.stop)
+	harness.AtExit("in-process surge-scaler", func() error { e.stop(); return nil })
 	select {
 	case <-o.Ready:
 	case err := <-done:

@@ -1,4 +1,4 @@
-package scaler
+package scalerbench
 
 import (
 	"context"
@@ -119,7 +119,11 @@ type scalerProc struct {
 
 func startScaler(b *testing.B, ns, fakeDir string) *scalerProc {
 	b.Helper()
-	stats, health := freePort(b), freePort(b)
+	ports, err := harness.FreePorts(2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	stats, health := ports[0], ports[1]
 	logf, err := os.Create(filepath.Join(benv.cluster.Dir, "surge-scaler-bench-"+ns+".log"))
 	if err != nil {
 		b.Fatal(err)
@@ -136,7 +140,7 @@ func startScaler(b *testing.B, ns, fakeDir string) *scalerProc {
 		b.Fatal(err)
 	}
 	p := &scalerProc{cmd: cmd, stats: stats}
-	atExit(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); logf.Close() })
+	harness.AtExit("surge-scaler "+ns, func() error { _ = cmd.Process.Kill(); _ = cmd.Wait(); return logf.Close() })
 	return p
 }
 
@@ -181,7 +185,7 @@ func objects(b *testing.B, n int) *objectsEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	atExit(func() { os.RemoveAll(fakeDir) })
+	harness.AtExit("fake trigger directory", func() error { return os.RemoveAll(fakeDir) })
 	e.names = make([]string, n)
 	for i := range e.names {
 		e.names[i] = fmt.Sprintf("so-%05d", i)

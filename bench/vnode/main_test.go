@@ -1,4 +1,4 @@
-// Package vnode benchmarks surge-vnode against the embedded control plane: how
+// Package vnodebench benchmarks surge-vnode against the embedded control plane: how
 // long from a pod's binding to the backend's Create call and to the pod's
 // Running status, for 100 pods on the local backend (real processes) and 1,000 on
 // the fake; and 0→100 pods Running on the local backend. Run:
@@ -11,16 +11,13 @@
 // the benchmark's watch saw the binding: on a loaded machine the node's own watch
 // may see it earlier, and bound-to-create can come out negative.
 // BenchmarkTrackerPass1000 needs no control plane and runs under -short.
-package vnode
+package vnodebench
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 	"testing"
-	"time"
 
 	"k8s.io/klog/v2"
 
@@ -34,34 +31,20 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
 	// client-go logs through klog; keep benchmark output parseable by benchstat.
 	klog.LogToStderr(false)
 	klog.SetOutput(io.Discard)
-	os.Exit(run(m))
+	harness.Main(m, harness.Needs{ControlPlane: true}, setup)
 }
 
-func run(m *testing.M) int {
-	if testing.Short() {
-		return m.Run()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
+// setup builds the worker fixture the local backend runs.
+func setup(_ context.Context, env *harness.Env) error {
+	cluster = env.Cluster
 	dir, err := os.MkdirTemp("", "surge-vnode-bench-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
-	defer os.RemoveAll(dir)
-	if workerBin, err = fixtures.Build(dir, "worker"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	cluster, err = harness.StartCluster(ctx, harness.ClusterOptions{})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "vnode bench: %v (the control plane is built by `make controlplane`)\n", err)
-		return 1
-	}
-	defer cluster.Stop()
-	return m.Run()
+	harness.AtExit("worker binary", func() error { return os.RemoveAll(dir) })
+	workerBin, err = fixtures.Build(dir, "worker")
+	return err
 }

@@ -1,4 +1,4 @@
-package vnode
+package vnodebench
 
 import (
 	"context"

@@ -15,6 +15,7 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
 	"github.com/surge-autoscaler/surge/bench/wire"
+	"github.com/surge-autoscaler/surge/test/harness"
 )
 
 // fakeDepth returns a settable depth; it is a fake.
@@ -32,17 +33,6 @@ func deployment(name string, replicas int64) *unstructured.Unstructured {
 	u.SetName(name)
 	_ = unstructured.SetNestedField(u.Object, replicas, "spec", "replicas")
 	return u
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestWatcherWithFakeClients(t *testing.T) {
@@ -71,15 +61,15 @@ func TestWatcherWithFakeClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := w.Recorder()
-	eventually(t, "desired 0", func() bool { return rec.Progress(time.Now()).Desired == 0 })
+	harness.EventuallyTrue(t, "desired 0", func() bool { return rec.Progress(time.Now()).Desired == 0 })
 
 	depth.n.Store(300)
-	eventually(t, "depth 300", func() bool { return rec.Progress(time.Now()).Depth == 300 })
+	harness.EventuallyTrue(t, "depth 300", func() bool { return rec.Progress(time.Now()).Depth == 300 })
 
 	if _, err := dyn.Resource(deployments).Namespace("bench").Update(ctx, deployment("worker", 30), metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "desired 30", func() bool { return rec.Progress(time.Now()).Desired == 30 })
+	harness.EventuallyTrue(t, "desired 30", func() bool { return rec.Progress(time.Now()).Desired == 30 })
 
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "worker-1", Namespace: "bench", UID: "u1", Labels: map[string]string{"app": "worker"}}}
 	if _, err := kube.CoreV1().Pods("bench").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
@@ -94,16 +84,16 @@ func TestWatcherWithFakeClients(t *testing.T) {
 	if _, err := kube.CoreV1().Pods("bench").Update(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "pod running", func() bool { return rec.Progress(time.Now()).Running == 1 })
+	harness.EventuallyTrue(t, "pod running", func() bool { return rec.Progress(time.Now()).Running == 1 })
 
 	records <- wire.Record{ID: "run-000000", Run: "run", Pod: "worker-1", Start: 1, End: 2, Outcome: wire.OutcomeDone}
 	records <- wire.Record{ID: "old-000000", Run: "old", Outcome: wire.OutcomeDone}
-	eventually(t, "record", func() bool { return rec.Done([]string{"run-000000"}) })
+	harness.EventuallyTrue(t, "record", func() bool { return rec.Done([]string{"run-000000"}) })
 
 	if err := kube.CoreV1().Pods("bench").Delete(ctx, "worker-1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "pod gone", func() bool { return rec.Progress(time.Now()).Pods == 0 })
+	harness.EventuallyTrue(t, "pod gone", func() bool { return rec.Progress(time.Now()).Pods == 0 })
 
 	tl := w.Stop()
 	if len(tl.Pods) != 1 || tl.Pods[0].Name != "worker-1" || tl.Pods[0].Running.IsZero() || tl.Pods[0].Gone.IsZero() {

@@ -3,9 +3,7 @@ package worker_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -28,32 +26,11 @@ import (
 	"github.com/surge-autoscaler/surge/test/harness/brokers"
 )
 
-// One RabbitMQ node for the package, started in TestMain unless -short.
-var (
-	rabbit    *brokers.RabbitMQ
-	rabbitErr error
-)
+// rabbit is the package's RabbitMQ node (integration runs only).
+var rabbit *brokers.RabbitMQ
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if !testing.Short() {
-		ctx, cancel := context.WithTimeout(context.Background(), brokers.RabbitMQStartTimeout+time.Minute)
-		rabbit, rabbitErr = brokers.StartRabbitMQ(ctx, "")
-		cancel()
-	}
-	code := m.Run()
-	if rabbit != nil {
-		_ = rabbit.Stop()
-	}
-	os.Exit(code)
-}
-
-func needRabbit(t *testing.T) {
-	t.Helper()
-	harness.Integration(t)
-	if rabbitErr != nil {
-		t.Fatalf("RabbitMQ is needed (apt-get install -y rabbitmq-server): %v", rabbitErr)
-	}
+	harness.Main(m, harness.Needs{Components: []harness.Component{brokers.NeedRabbitMQ(&rabbit)}}, nil)
 }
 
 // collector gathers records of one run from the results queue.
@@ -149,7 +126,7 @@ func depth(t *testing.T, queue string) int {
 }
 
 func TestAMQPWorkersProcessEveryMessageOnce(t *testing.T) {
-	needRabbit(t)
+	harness.Integration(t)
 	const queue, results, run = "it-every", "it-every-results", "every"
 	c := collect(t, run, results)
 	ids := publish(t, run, queue, 60, 0)
@@ -187,7 +164,7 @@ func TestAMQPWorkersProcessEveryMessageOnce(t *testing.T) {
 }
 
 func TestAMQPWorkerStopRequeuesUnfinishedWork(t *testing.T) {
-	needRabbit(t)
+	harness.Integration(t)
 	const queue, results, run = "it-requeue", "it-requeue-results", "requeue"
 	c := collect(t, run, results)
 	// 4 messages; a slow worker (30 s per message, prefetch 3, concurrency 1) holds
@@ -236,7 +213,7 @@ func TestAMQPWorkerStopRequeuesUnfinishedWork(t *testing.T) {
 }
 
 func TestAMQPWorkerStopFinishesInFlightWork(t *testing.T) {
-	needRabbit(t)
+	harness.Integration(t)
 	const queue, results, run = "it-finish", "it-finish-results", "finish"
 	c := collect(t, run, results)
 	ids := publish(t, run, queue, 1, 400)
@@ -314,7 +291,7 @@ func TestKafkaWorker(t *testing.T) {
 // only) and checks that an idle worker exits 0 within a second or two of SIGTERM,
 // so a scale-in does not wait for the pod's termination grace period.
 func TestBinaryStopsPromptlyOnSIGTERM(t *testing.T) {
-	needRabbit(t)
+	harness.Integration(t)
 	bin := filepath.Join(t.TempDir(), "bench-worker")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/surge-autoscaler/surge/bench/cmd/bench-worker").CombinedOutput(); err != nil {
 		t.Fatalf("build bench-worker: %v\n%s", err, out)
