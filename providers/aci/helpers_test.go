@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/testr"
-	"go.uber.org/goleak"
 
 	"github.com/surge-autoscaler/surge/providers/aci"
 	"github.com/surge-autoscaler/surge/providers/aci/acifake"
+	"github.com/surge-autoscaler/surge/test/harness"
 )
 
 const (
@@ -19,7 +19,7 @@ const (
 
 // TestMain fails the package if a goroutine outlives its test's backend (Close
 // must stop every background poll and log follower).
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { harness.Main(m, harness.Needs{}, nil) }
 
 // testOptions returns options that reach srv with short delays.
 func testOptions(srv *acifake.Server) aci.Options {

@@ -11,12 +11,13 @@ import (
 
 	"github.com/surge-autoscaler/surge/providers"
 	"github.com/surge-autoscaler/surge/providers/local"
+	"github.com/surge-autoscaler/surge/test/harness"
 )
 
 func requireCgroups(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("cgroup limits need root to create cgroups")
+		harness.Missing(t, "cgroup limits need root to create cgroups", "run the tests as root")
 	}
 	if _, err := os.Stat("/sys/fs/cgroup/memory/memory.limit_in_bytes"); err != nil {
 		if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {

@@ -1,36 +1,27 @@
 package local_test
 
 import (
-	"fmt"
+	"context"
 	"os"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/surge-autoscaler/surge/test/fixtures"
+	"github.com/surge-autoscaler/surge/test/harness"
 )
 
 // worker is the fixture program's path, built once by TestMain.
 var worker string
 
+// TestMain builds the worker fixture (the unit tests run it too) and fails the
+// package if a goroutine outlives the tests.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "local-test-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	worker, err = fixtures.Build(dir, "worker")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
-			code = 1
+	harness.Main(m, harness.Needs{SetupUnderShort: true}, func(context.Context, *harness.Env) error {
+		dir, err := os.MkdirTemp("", "local-test-bin")
+		if err != nil {
+			return err
 		}
-	}
-	os.Exit(code)
+		harness.AtExit("worker binary", func() error { return os.RemoveAll(dir) })
+		worker, err = fixtures.Build(dir, "worker")
+		return err
+	})
 }
