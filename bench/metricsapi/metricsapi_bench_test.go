@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -75,17 +74,9 @@ func key(i int) trigger.Key {
 	}
 }
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	code := m.Run()
-	if env != nil {
-		_ = env.Stop()
-	}
-	if cluster != nil {
-		_ = cluster.Stop()
-	}
-	os.Exit(code)
-}
+// TestMain starts nothing: the benchmarks that need the control plane start it on
+// first use (setup), so that BenchmarkProviderGet runs on a quiet machine.
+func TestMain(m *testing.M) { harness.Main(m, harness.Needs{}, nil) }
 
 // setup starts one control plane and one registered metrics API server for every
 // benchmark in the package, and grants the reader identity the HPA's access.
@@ -95,14 +86,14 @@ func setup(b *testing.B) {
 	setupOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
-		cluster, setupErr = harness.StartCluster(ctx, harness.ClusterOptions{Log: io.Discard})
-		if setupErr != nil {
-			setupErr = fmt.Errorf("%w (build the control plane with: make controlplane)", setupErr)
+		if cluster, setupErr = harness.StartCluster(ctx, harness.ClusterOptions{Log: io.Discard}); setupErr != nil {
 			return
 		}
+		harness.AtExit("control plane", cluster.Stop)
 		if env, setupErr = metricsapie2e.Start(ctx, cluster, src, cluster.Dir); setupErr != nil {
 			return
 		}
+		harness.AtExit("metrics API", env.Stop)
 		setupErr = grantReader(ctx)
 	})
 	if setupErr != nil {

@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -24,11 +23,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/surge-autoscaler/surge/metricsapi"
 	"github.com/surge-autoscaler/surge/test/harness"
@@ -96,7 +92,7 @@ func Start(ctx context.Context, c *harness.Cluster, src metricsapi.MetricSource,
 		return nil, err
 	}
 	kubeconfig := filepath.Join(dir, "metrics-api.kubeconfig")
-	if err := writeKubeconfig(kubeconfig, e.ServerConfig); err != nil {
+	if err := c.UserKubeconfig(kubeconfig, Identity); err != nil {
 		return nil, err
 	}
 	o := metricsapi.NewOptions()
@@ -197,44 +193,7 @@ func register(ctx context.Context, c *harness.Cluster, port int, caBundle []byte
 	if _, err := dyn.Resource(apiServiceGVR).Create(ctx, as, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create APIService: %w", err)
 	}
-	var last string
-	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
-		got, err := dyn.Resource(apiServiceGVR).Get(ctx, apiServiceNm, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-		for _, cnd := range conds {
-			m, _ := cnd.(map[string]any)
-			if m["type"] == "Available" {
-				last = fmt.Sprintf("%v: %v", m["reason"], m["message"])
-				return m["status"] == "True", nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		return fmt.Errorf("APIService %s not Available after 60s (last: %s): %w", apiServiceNm, last, err)
-	}
-	return nil
-}
-
-// writeKubeconfig writes cfg (client certificate data, cluster CA) as a kubeconfig.
-func writeKubeconfig(path string, cfg *rest.Config) error {
-	ca := cfg.CAData
-	if len(ca) == 0 && cfg.CAFile != "" {
-		b, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return err
-		}
-		ca = b
-	}
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: ca}
-	kc.AuthInfos["user"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
-	kc.Contexts["ctx"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: "user"}
-	kc.CurrentContext = "ctx"
-	return clientcmd.WriteToFile(*kc, path)
+	return c.WaitAPIServiceAvailable(ctx, apiServiceNm)
 }
 
 func ignoreExists(err error) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -22,42 +21,21 @@ var (
 	env     *Env
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+func TestMain(m *testing.M) {
+	harness.Main(m, harness.Needs{ControlPlane: true, Cluster: harness.ClusterOptions{HPASyncPeriod: time.Second}}, setup)
+}
 
-func run(m *testing.M) int {
-	flag.Parse()
-	if testing.Short() {
-		return m.Run() // every test here is an integration test and skips itself
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
+// setup starts the metrics API server over a fake source and registers it.
+func setup(ctx context.Context, h *harness.Env) error {
+	cluster, src = h.Cluster, fake.NewSource(nil)
 	var err error
-	cluster, err = harness.StartCluster(ctx, harness.ClusterOptions{HPASyncPeriod: time.Second})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "metricsapi e2e: %v (build it with: make controlplane)\n", err)
-		return 1
+	if env, err = Start(ctx, cluster, src, cluster.Dir); err != nil {
+		return fmt.Errorf("start metrics API: %w", err)
 	}
-	defer func() {
-		if err := cluster.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "metricsapi e2e: stop cluster: %v\n", err)
-		}
-	}()
-	src = fake.NewSource(nil)
-	env, err = Start(ctx, cluster, src, cluster.Dir)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "metricsapi e2e: start metrics API: %v\n", err)
-		return 1
-	}
+	harness.AtExit("metrics API", env.Stop)
 	fmt.Fprintf(os.Stderr, "metricsapi e2e: APIService Available %s after registration (server on 127.0.0.1:%d)\n",
 		env.Registered.Round(time.Millisecond), env.Server.Port())
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "metricsapi e2e: stop metrics API: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	return code
+	return nil
 }
 
 // directClient talks to the metrics API server itself (not through the aggregator),
