@@ -58,17 +58,39 @@ func RunWithConfig(ctx context.Context, o *Options, cfg *rest.Config, reg promet
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	mainCfg := rest.CopyConfig(cfg)
-	mainCfg.QPS, mainCfg.Burst, mainCfg.UserAgent = o.KubeAPIQPS, o.KubeAPIBurst, "surge-scaler"
-	scaleCfg := rest.CopyConfig(cfg)
-	scaleCfg.QPS, scaleCfg.Burst, scaleCfg.UserAgent = o.ScaleQPS, o.ScaleBurst, "surge-scaler/scale"
-
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+	mgr, err := newManager(o, cfg, log)
+	if err != nil {
 		return err
 	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
+	st, closeScaler, err := addScaler(ctx, mgr, o, cfg, clk, reg, log)
+	if err != nil {
 		return err
+	}
+	defer closeScaler()
+	if o.MetricsAPI {
+		if err := addMetricsAPI(mgr, o, st, log); err != nil {
+			return err
+		}
+	}
+	if err := addProbes(mgr, o); err != nil {
+		return err
+	}
+	log.Info("starting", "leaderElect", o.LeaderElect, "metricsAPI", o.MetricsAPI, "scaleQPS", o.ScaleQPS, "kubeAPIQPS", o.KubeAPIQPS)
+	return mgr.Start(ctx)
+}
+
+// newManager returns the controller-runtime manager: Kubernetes' and Surge's types,
+// the metrics and probe endpoints, leader election, and the cache (restricted to the
+// watched namespaces, if any), on a copy of cfg with the main client's rate limits.
+func newManager(o *Options, cfg *rest.Config, log logr.Logger) (manager.Manager, error) {
+	mainCfg := rest.CopyConfig(cfg)
+	mainCfg.QPS, mainCfg.Burst, mainCfg.UserAgent = o.KubeAPIQPS, o.KubeAPIBurst, "surge-scaler"
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return nil, err
 	}
 	skip := true
 	mopts := manager.Options{
@@ -94,9 +116,19 @@ func RunWithConfig(ctx context.Context, o *Options, cfg *rest.Config, reg promet
 	}
 	mgr, err := ctrl.NewManager(mainCfg, mopts)
 	if err != nil {
-		return fmt.Errorf("manager: %w", err)
+		return nil, fmt.Errorf("manager: %w", err)
 	}
+	return mgr, nil
+}
 
+// addScaler adds the scaler to mgr: the trigger registry (with the fake trigger
+// directory, if set), the sample store and the ScaledObject controller, which scales
+// through a copy of cfg with the scale client's rate limits. It returns the store and
+// what closes the registry and the store once mgr has stopped.
+func addScaler(ctx context.Context, mgr manager.Manager, o *Options, cfg *rest.Config, clk clock.WithTicker,
+	reg prometheus.Registerer, log logr.Logger) (_ *store.Store, closeScaler func(), err error) {
+	scaleCfg := rest.CopyConfig(cfg)
+	scaleCfg.QPS, scaleCfg.Burst, scaleCfg.UserAgent = o.ScaleQPS, o.ScaleBurst, "surge-scaler/scale"
 	src := o.Fake
 	if o.FakeTriggerDir != "" {
 		if src == nil {
@@ -104,16 +136,23 @@ func RunWithConfig(ctx context.Context, o *Options, cfg *rest.Config, reg promet
 		}
 		log.Info("TEST AID: fake triggers read from files", "dir", o.FakeTriggerDir)
 		if err := mgr.Add(&fakeDir{dir: o.FakeTriggerDir, src: src, log: log.WithName("fake-trigger-dir")}); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	reg2 := triggers.New(log.WithName("triggers"), triggers.Options{Fake: src})
-	defer reg2.Close()
 	st := store.New(store.Options{Clock: clk, MeasureTimeout: o.MeasureTimeout, Metrics: store.NewMetrics(reg), Log: log.WithName("store")})
-	defer st.Close()
+	closeScaler = func() {
+		st.Close()
+		reg2.Close()
+	}
+	defer func() {
+		if err != nil {
+			closeScaler()
+		}
+	}()
 	sc, err := controller.NewScaleClient(scaleCfg, mgr.GetRESTMapper())
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	r := controller.New(controller.Options{
 		Builder: reg2, Store: st, Scale: sc, Recorder: mgr.GetEventRecorder("surge-scaler"), Clock: clk,
@@ -122,24 +161,30 @@ func RunWithConfig(ctx context.Context, o *Options, cfg *rest.Config, reg promet
 		Registerer: reg, OnPoll: o.OnPoll, Log: log.WithName("controller"),
 	})
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
-		return err
+		return nil, nil, err
 	}
-	if o.MetricsAPI {
-		mo := o.MetricsAPIOptions
-		if mo.Kubeconfig == "" {
-			mo.Kubeconfig = o.Kubeconfig
-		}
-		srv, err := mo.NewServer(st, log.WithName("metrics-api"))
-		if err != nil {
-			return fmt.Errorf("metrics api: %w", err)
-		}
-		if o.OnMetricsAPI != nil {
-			o.OnMetricsAPI(srv)
-		}
-		if err := mgr.Add(everyReplica(srv.Start)); err != nil {
-			return err
-		}
+	return st, closeScaler, nil
+}
+
+// addMetricsAPI adds the external metrics API server, serving st on every replica.
+func addMetricsAPI(mgr manager.Manager, o *Options, st *store.Store, log logr.Logger) error {
+	mo := o.MetricsAPIOptions
+	if mo.Kubeconfig == "" {
+		mo.Kubeconfig = o.Kubeconfig
 	}
+	srv, err := mo.NewServer(st, log.WithName("metrics-api"))
+	if err != nil {
+		return fmt.Errorf("metrics api: %w", err)
+	}
+	if o.OnMetricsAPI != nil {
+		o.OnMetricsAPI(srv)
+	}
+	return mgr.Add(everyReplica(srv.Start))
+}
+
+// addProbes adds the liveness and readiness checks (a standby is not ready when
+// leader election is on) and closes o.Ready, if set, once the cache has synced.
+func addProbes(mgr manager.Manager, o *Options) error {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
@@ -160,20 +205,17 @@ func RunWithConfig(ctx context.Context, o *Options, cfg *rest.Config, reg promet
 			return err
 		}
 	}
-	if o.Ready != nil {
-		ready := o.Ready
-		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-			if mgr.GetCache().WaitForCacheSync(ctx) {
-				close(ready)
-			}
-			<-ctx.Done()
-			return nil
-		})); err != nil {
-			return err
-		}
+	if o.Ready == nil {
+		return nil
 	}
-	log.Info("starting", "leaderElect", o.LeaderElect, "metricsAPI", o.MetricsAPI, "scaleQPS", o.ScaleQPS, "kubeAPIQPS", o.KubeAPIQPS)
-	return mgr.Start(ctx)
+	ready := o.Ready
+	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		if mgr.GetCache().WaitForCacheSync(ctx) {
+			close(ready)
+		}
+		<-ctx.Done()
+		return nil
+	}))
 }
 
 // everyReplica runs a function on every replica, leader or not.
