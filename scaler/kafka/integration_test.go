@@ -2,9 +2,7 @@ package kafka
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,23 +18,12 @@ import (
 	"github.com/surge-autoscaler/surge/test/harness/brokers"
 )
 
+// kb is the package's broker (integration runs only).
 var kb *brokers.Kafka
 
 func TestMain(m *testing.M) {
-	brokers.ServeKafkaIfChild()
-	flag.Parse()
-	if !testing.Short() {
-		var err error
-		if kb, err = brokers.StartKafka(context.Background()); err != nil {
-			fmt.Fprintln(os.Stderr, "start kfake:", err)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	if kb != nil {
-		_ = kb.Stop()
-	}
-	os.Exit(code)
+	brokers.ServeKafkaIfChild() // the benchmarks' broker process (StartKafkaProcess)
+	harness.Main(m, harness.Needs{Components: []harness.Component{brokers.NeedKafka(&kb)}}, nil)
 }
 
 var seq atomic.Int64

@@ -3,10 +3,9 @@ package prometheus
 import (
 	"context"
 	"errors"
-	"flag"
+	"fmt"
 	"math"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,42 +22,37 @@ import (
 // The package's Prometheus scrapes gauge from exporter every second.
 var (
 	prom     *brokers.Prometheus
-	promErr  error
 	gauge    *prometheus.GaugeVec
 	exporter *httptest.Server
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if !testing.Short() {
-		reg := prometheus.NewRegistry()
-		gauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "surge_test_value", Help: "set by the tests"}, []string{"case"})
-		reg.MustRegister(gauge)
-		exporter = httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		gauge.WithLabelValues("one").Set(42)
-		gauge.WithLabelValues("multi-a").Set(1)
-		gauge.WithLabelValues("multi-b").Set(2)
-		gauge.WithLabelValues("nan").Set(math.NaN())
-		gauge.WithLabelValues("inf").Set(math.Inf(1))
-		gauge.WithLabelValues("moving").Set(1)
-		prom, promErr = brokers.StartPrometheus(context.Background(), "", []string{strings.TrimPrefix(exporter.URL, "http://")})
-	}
-	code := m.Run()
-	if prom != nil {
-		_ = prom.Stop()
-	}
-	if exporter != nil {
-		exporter.Close()
-	}
-	os.Exit(code)
+	harness.Main(m, harness.Needs{Components: []harness.Component{
+		{Name: "exporter", Start: startExporter},
+		brokers.NeedPrometheus(&prom, func() []string { return []string{strings.TrimPrefix(exporter.URL, "http://")} }),
+	}}, nil)
 }
 
+// startExporter serves gauge on a local HTTP server for Prometheus to scrape.
+func startExporter(context.Context) (func() error, error) {
+	reg := prometheus.NewRegistry()
+	gauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "surge_test_value", Help: "set by the tests"}, []string{"case"})
+	reg.MustRegister(gauge)
+	exporter = httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	gauge.WithLabelValues("one").Set(42)
+	gauge.WithLabelValues("multi-a").Set(1)
+	gauge.WithLabelValues("multi-b").Set(2)
+	gauge.WithLabelValues("nan").Set(math.NaN())
+	gauge.WithLabelValues("inf").Set(math.Inf(1))
+	gauge.WithLabelValues("moving").Set(1)
+	return func() error { exporter.Close(); return nil }, nil
+}
+
+// server returns the package's Prometheus (integration tests only: it skips under
+// -short).
 func server(t testing.TB) *brokers.Prometheus {
 	t.Helper()
 	harness.Integration(t)
-	if promErr != nil {
-		t.Fatalf("private Prometheus: %v", promErr)
-	}
 	return prom
 }
 
@@ -77,18 +71,17 @@ func build(t testing.TB, b *Builder, meta m) trigger.Source {
 }
 
 // eventually measures until the answer satisfies ok (the first scrape takes a second).
-func eventually(t testing.TB, s trigger.Source, ok func(float64, error) bool, timeout time.Duration) (float64, error) {
+func eventually(t testing.TB, s trigger.Source, ok func(float64, error) bool) (v float64, err error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	harness.EventuallyEvery(t, 200*time.Millisecond, "an answer the test accepts", func() string {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		v, err := s.Measure(ctx)
-		cancel()
-		if ok(v, err) || time.Now().After(deadline) {
-			return v, err
+		defer cancel()
+		if v, err = s.Measure(ctx); ok(v, err) {
+			return ""
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return fmt.Sprintf("Measure = %v, %v", v, err)
+	})
+	return v, err
 }
 
 func is(want float64) func(float64, error) bool {
@@ -100,7 +93,7 @@ func TestQueries(t *testing.T) {
 	b := NewBuilder()
 	defer b.Close()
 	// Wait for the first scrape.
-	if v, err := eventually(t, build(t, b, m{"query": `surge_test_value{case="one"}`}), is(42), 20*time.Second); err != nil || v != 42 {
+	if v, err := eventually(t, build(t, b, m{"query": `surge_test_value{case="one"}`}), is(42)); err != nil || v != 42 {
 		t.Fatalf("first scrape never seen: %v, %v", v, err)
 	}
 	cases := []struct {
@@ -145,7 +138,7 @@ func TestQueries(t *testing.T) {
 		s := build(t, b, m{"query": `surge_test_value{case="moving"}`})
 		for _, want := range []float64{5, 250.5, 0} {
 			gauge.WithLabelValues("moving").Set(want)
-			if v, err := eventually(t, s, is(want), 10*time.Second); err != nil || v != want {
+			if v, err := eventually(t, s, is(want)); err != nil || v != want {
 				t.Errorf("after setting %v: %v, %v", want, v, err)
 			}
 		}
@@ -157,7 +150,7 @@ func TestServerFaults(t *testing.T) {
 	leaks := goleak.IgnoreCurrent()
 	b := NewBuilder()
 	s := build(t, b, m{"query": `surge_test_value{case="one"}`})
-	if v, err := eventually(t, s, is(42), 20*time.Second); err != nil || v != 42 {
+	if v, err := eventually(t, s, is(42)); err != nil || v != 42 {
 		t.Fatalf("before: %v, %v", v, err)
 	}
 	if err := p.Kill(); err != nil {
@@ -181,7 +174,7 @@ func TestServerFaults(t *testing.T) {
 	if err := p.Restart(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := eventually(t, s, is(42), 20*time.Second); err != nil || v != 42 {
+	if v, err := eventually(t, s, is(42)); err != nil || v != 42 {
 		t.Fatalf("after restart: %v, %v", v, err)
 	}
 	_ = s.Close()

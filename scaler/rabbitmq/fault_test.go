@@ -39,8 +39,8 @@ func TestBrokerFaults(t *testing.T) {
 	p := NewPool(testr.New(t))
 	overAMQP := build(t, p, m{"host": r.AMQPURL, "queueName": "fault"}, nil)
 	overHTTP := build(t, p, m{"host": mgmtHost(r, ""), "queueName": "fault"}, nil)
-	eventually(t, overAMQP, 3, 10*time.Second)
-	eventually(t, overHTTP, 3, 10*time.Second)
+	eventually(t, overAMQP, 3)
+	eventually(t, overHTTP, 3)
 
 	t.Run("killed", func(t *testing.T) {
 		if err := r.Kill(); err != nil {
@@ -60,8 +60,8 @@ func TestBrokerFaults(t *testing.T) {
 			t.Fatalf("restart: %v", err)
 		}
 		t.Logf("node restarted in %v", time.Since(start))
-		eventually(t, overAMQP, 3, 10*time.Second) // durable queue, persistent messages
-		eventually(t, overHTTP, 3, 15*time.Second)
+		eventually(t, overAMQP, 3) // durable queue, persistent messages
+		eventually(t, overHTTP, 3)
 	})
 
 	t.Run("frozen", func(t *testing.T) {
@@ -99,8 +99,8 @@ func TestBrokerFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		thawed = true
-		eventually(t, overAMQP, 3, 10*time.Second)
-		eventually(t, overHTTP, 3, 10*time.Second)
+		eventually(t, overAMQP, 3)
+		eventually(t, overHTTP, 3)
 	})
 
 	_ = overAMQP.Close()

@@ -3,10 +3,8 @@ package rabbitmq
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,31 +21,18 @@ import (
 // rmq is the package's one private RabbitMQ node (integration runs only).
 var (
 	rmq       *brokers.RabbitMQ
-	rmqErr    error
 	rmqStarts time.Duration
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if !testing.Short() {
-		start := time.Now()
-		rmq, rmqErr = brokers.StartRabbitMQ(context.Background(), "")
-		rmqStarts = time.Since(start)
-	}
-	code := m.Run()
-	if rmq != nil {
-		_ = rmq.Stop()
-	}
-	os.Exit(code)
+	harness.Main(m, harness.Needs{Components: []harness.Component{brokers.NeedRabbitMQ(&rmq)}},
+		func(context.Context, *harness.Env) error { rmqStarts = rmq.StartedIn; return nil })
 }
 
-// node returns the running node or fails the test saying how to get one.
+// node returns the running node (integration tests only: it skips under -short).
 func node(t testing.TB) *brokers.RabbitMQ {
 	t.Helper()
 	harness.Integration(t)
-	if rmqErr != nil {
-		t.Fatalf("private RabbitMQ node: %v", rmqErr)
-	}
 	return rmq
 }
 
@@ -136,23 +121,19 @@ func measure(t testing.TB, s trigger.Source) float64 {
 	return v
 }
 
-// eventually polls s until it returns want (the management API lags by its
-// statistics interval) or the timeout passes.
-func eventually(t testing.TB, s trigger.Source, want float64, timeout time.Duration) {
+// eventually measures s until it returns want (the management API lags by its
+// statistics interval).
+func eventually(t testing.TB, s trigger.Source, want float64) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last float64
-	var lastErr error
-	for time.Now().Before(deadline) {
+	harness.EventuallyEvery(t, 200*time.Millisecond, fmt.Sprintf("Measure = %v", want), func() string {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		last, lastErr = s.Measure(ctx)
-		cancel()
-		if lastErr == nil && last == want {
-			return
+		defer cancel()
+		v, err := s.Measure(ctx)
+		if err == nil && v == want {
+			return ""
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("after %v: Measure = %v, %v; want %v", timeout, last, lastErr, want)
+		return fmt.Sprintf("Measure = %v, %v", v, err)
+	})
 }
 
 func mgmtHost(r *brokers.RabbitMQ, vhost string) string {
@@ -176,8 +157,8 @@ func TestQueueLengthReadyVersusUnacked(t *testing.T) {
 	if got := measure(t, overAMQP); got != 20 {
 		t.Errorf("amqp sees %v, want 20 (ready only)", got)
 	}
-	eventually(t, overHTTP, 30, 10*time.Second)
-	eventually(t, readyHTTP, 20, 10*time.Second)
+	eventually(t, overHTTP, 30)
+	eventually(t, readyHTTP, 20)
 }
 
 func TestCredentialsAndVhost(t *testing.T) {
@@ -206,7 +187,7 @@ func TestCredentialsAndVhost(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			eventually(t, build(t, p, tc.meta, tc.auth), tc.want, 10*time.Second)
+			eventually(t, build(t, p, tc.meta, tc.auth), tc.want)
 		})
 	}
 	t.Run("wrong password", func(t *testing.T) {
@@ -239,7 +220,7 @@ func TestRatesAndRegex(t *testing.T) {
 	}{{"sum", 8}, {"max", 6}, {"avg", 4}} {
 		t.Run("regex "+tc.op, func(t *testing.T) {
 			s := build(t, p, m{"host": host, "queueName": "^rx-.*-incoming$", "useRegex": "true", "operation": tc.op}, nil)
-			eventually(t, s, tc.want, 10*time.Second)
+			eventually(t, s, tc.want)
 		})
 	}
 	t.Run("regex beyond pageSize", func(t *testing.T) {

@@ -46,6 +46,8 @@ type RabbitMQ struct {
 	PKI *PKI
 	// AMQPPort, AMQPSPort and ManagementPort are the listening ports.
 	AMQPPort, AMQPSPort, ManagementPort int
+	// StartedIn is how long StartRabbitMQ took until the node answered.
+	StartedIn time.Duration
 
 	node     string
 	distPort int
@@ -62,6 +64,7 @@ type RabbitMQ struct {
 // own epmd on a free port, its distribution port on loopback, and statistics every
 // second with 1 s sample retention so management API values move every second.
 func StartRabbitMQ(ctx context.Context, dir string) (*RabbitMQ, error) {
+	start := time.Now()
 	if _, err := lookBinary(rabbitServer, rabbitInstall); err != nil {
 		return nil, err
 	}
@@ -100,6 +103,7 @@ func StartRabbitMQ(ctx context.Context, dir string) (*RabbitMQ, error) {
 		r.Stop()
 		return nil, err
 	}
+	r.StartedIn = time.Since(start)
 	return r, nil
 }
 
