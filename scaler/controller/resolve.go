@@ -186,26 +186,9 @@ func notFound(err error) bool {
 func (rs *resolver) auth(ctx context.Context, i int, ref *v1alpha1.AuthenticationRef) (map[string]string, error) {
 	field := fmt.Sprintf("spec.triggers[%d].authenticationRef", i)
 	kind := ref.AuthKind()
-	ns := rs.so.Namespace
-	var spec v1alpha1.TriggerAuthenticationSpec
-	var err error
-	if kind == v1alpha1.ClusterAuthKind {
-		var cta v1alpha1.ClusterTriggerAuthentication
-		err = rs.r.client.Get(ctx, types.NamespacedName{Name: ref.Name}, &cta)
-		spec, ns = cta.Spec, rs.r.opts.ClusterObjectNamespace
-	} else {
-		var ta v1alpha1.TriggerAuthentication
-		err = rs.r.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, &ta)
-		spec = ta.Spec
-	}
-	if apierrors.IsNotFound(err) {
-		return nil, newSpecError(v1alpha1.ReasonAuthNotFound, field, "%s %q not found", kind, ref.Name)
-	}
+	spec, ns, err := rs.authSpec(ctx, ref, field)
 	if err != nil {
-		return nil, fmt.Errorf("get %s %q: %w", kind, ref.Name, err)
-	}
-	if p := spec.PodIdentity; p != nil && p.Provider != "" && p.Provider != "none" {
-		return nil, newSpecError(v1alpha1.ReasonTriggerConfig, field, "%s %q: spec.podIdentity.provider %q is not supported (want none)", kind, ref.Name, p.Provider)
+		return nil, err
 	}
 	params := map[string]string{}
 	for j, s := range spec.SecretTargetRef {
@@ -244,6 +227,35 @@ func (rs *resolver) auth(ctx context.Context, i int, ref *v1alpha1.Authenticatio
 		params[e.Parameter] = v
 	}
 	return params, nil
+}
+
+// authSpec reads the (Cluster)TriggerAuthentication ref names and returns its spec
+// and the namespace its Secrets and ConfigMaps live in; podIdentity other than none
+// is a spec error.
+func (rs *resolver) authSpec(ctx context.Context, ref *v1alpha1.AuthenticationRef, field string) (v1alpha1.TriggerAuthenticationSpec, string, error) {
+	kind := ref.AuthKind()
+	ns := rs.so.Namespace
+	var spec v1alpha1.TriggerAuthenticationSpec
+	var err error
+	if kind == v1alpha1.ClusterAuthKind {
+		var cta v1alpha1.ClusterTriggerAuthentication
+		err = rs.r.client.Get(ctx, types.NamespacedName{Name: ref.Name}, &cta)
+		spec, ns = cta.Spec, rs.r.opts.ClusterObjectNamespace
+	} else {
+		var ta v1alpha1.TriggerAuthentication
+		err = rs.r.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, &ta)
+		spec = ta.Spec
+	}
+	if apierrors.IsNotFound(err) {
+		return spec, ns, newSpecError(v1alpha1.ReasonAuthNotFound, field, "%s %q not found", kind, ref.Name)
+	}
+	if err != nil {
+		return spec, ns, fmt.Errorf("get %s %q: %w", kind, ref.Name, err)
+	}
+	if p := spec.PodIdentity; p != nil && p.Provider != "" && p.Provider != "none" {
+		return spec, ns, newSpecError(v1alpha1.ReasonTriggerConfig, field, "%s %q: spec.podIdentity.provider %q is not supported (want none)", kind, ref.Name, p.Provider)
+	}
+	return spec, ns, nil
 }
 
 func withField(err error, field string) error {

@@ -47,110 +47,150 @@ func (st *objState) snapshot(gen int64) snapshot {
 // (no measured values), so a steady state computes an identical status and
 // writeStatus writes nothing.
 func computeStatus(cur v1alpha1.ScaledObjectStatus, s snapshot, now time.Time, refresh time.Duration) v1alpha1.ScaledObjectStatus {
-	now = now.Truncate(time.Second) // what the API keeps; keeps comparisons exact
-	out := *cur.DeepCopy()
-	out.ObservedGeneration = s.generation
-	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
-		meta.SetStatusCondition(&out.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason,
-			Message: msg, ObservedGeneration: s.generation, LastTransitionTime: metav1.NewTime(now)})
+	c := conditions{out: *cur.DeepCopy(), gen: s.generation, now: now.Truncate(time.Second)} // the API keeps seconds
+	c.out.ObservedGeneration = s.generation
+	c.target(s)
+	c.paused(s)
+	if !s.valid {
+		c.invalid(s)
+		return c.out
 	}
+	c.out.ExternalMetricNames = s.metricNames
+	c.out.HPAName = s.hpaName
+	if s.pause.Paused {
+		c.out.HPAName = ""
+	}
+	c.ready(s)
+	c.active(s)
+	c.fallback(s)
+	c.out.LastActiveTime = lastActiveTime(c.out.LastActiveTime, s, refresh)
+	return c.out
+}
+
+// conditions builds one status: out is the status being computed, gen and now stamp
+// the conditions it sets.
+type conditions struct {
+	out v1alpha1.ScaledObjectStatus
+	gen int64
+	now time.Time
+}
+
+func (c *conditions) set(typ string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&c.out.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason,
+		Message: msg, ObservedGeneration: c.gen, LastTransitionTime: metav1.NewTime(c.now)})
+}
+
+func (c *conditions) has(typ string) bool {
+	return meta.FindStatusCondition(c.out.Conditions, typ) != nil
+}
+
+// target records the resolved scale target's kind and resource, and the original
+// replica count once.
+func (c *conditions) target(s snapshot) {
 	if s.targetResolved {
 		gvk := s.target.GVK
-		out.ScaleTargetKind = gvk.GroupVersion().String() + "." + gvk.Kind
-		out.ScaleTargetGVKR = &v1alpha1.GroupVersionKindResource{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Resource: s.target.GVR.Resource}
+		c.out.ScaleTargetKind = gvk.GroupVersion().String() + "." + gvk.Kind
+		c.out.ScaleTargetGVKR = &v1alpha1.GroupVersionKindResource{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Resource: s.target.GVR.Resource}
 	}
-	if out.OriginalReplicaCount == nil && s.originalReplicas != nil {
+	if c.out.OriginalReplicaCount == nil && s.originalReplicas != nil {
 		n := *s.originalReplicas
-		out.OriginalReplicaCount = &n
+		c.out.OriginalReplicaCount = &n
 	}
+}
 
-	// Paused.
-	out.PausedReplicaCount = nil
-	if s.pause.Paused {
-		msg := "scaling is paused by annotation at the current replica count"
-		if r := s.pause.Replicas; r != nil {
-			n := *r
-			out.PausedReplicaCount = &n
-			msg = fmt.Sprintf("scaling is paused by annotation at %d replicas", n)
-		}
-		set(v1alpha1.ConditionPaused, metav1.ConditionTrue, v1alpha1.ReasonPaused, msg)
+// paused sets the Paused condition and pausedReplicaCount.
+func (c *conditions) paused(s snapshot) {
+	c.out.PausedReplicaCount = nil
+	if !s.pause.Paused {
+		c.set(v1alpha1.ConditionPaused, metav1.ConditionFalse, v1alpha1.ReasonUnpaused, "scaling is not paused")
+		return
+	}
+	msg := "scaling is paused by annotation at the current replica count"
+	if r := s.pause.Replicas; r != nil {
+		n := *r
+		c.out.PausedReplicaCount = &n
+		msg = fmt.Sprintf("scaling is paused by annotation at %d replicas", n)
+	}
+	c.set(v1alpha1.ConditionPaused, metav1.ConditionTrue, v1alpha1.ReasonPaused, msg)
+}
+
+// invalid sets Ready from the spec errors (or Unknown while being set up) and gives
+// Active and Fallback a first value if they have none.
+func (c *conditions) invalid(s snapshot) {
+	if len(s.specErrs) == 0 {
+		c.set(v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonReconciling, "the ScaledObject is being set up")
 	} else {
-		set(v1alpha1.ConditionPaused, metav1.ConditionFalse, v1alpha1.ReasonUnpaused, "scaling is not paused")
+		c.set(v1alpha1.ConditionReady, metav1.ConditionFalse, s.specErrs.reason(), s.specErrs.Error())
 	}
+	if !c.has(v1alpha1.ConditionActive) {
+		c.set(v1alpha1.ConditionActive, metav1.ConditionUnknown, v1alpha1.ReasonUnknown, "no measurement yet")
+	}
+	if !c.has(v1alpha1.ConditionFallback) {
+		c.set(v1alpha1.ConditionFallback, metav1.ConditionFalse, v1alpha1.ReasonNoFallback, "fallback does not apply")
+	}
+}
 
-	if !s.valid {
-		if len(s.specErrs) == 0 {
-			set(v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonReconciling, "the ScaledObject is being set up")
-		} else {
-			set(v1alpha1.ConditionReady, metav1.ConditionFalse, s.specErrs.reason(), s.specErrs.Error())
-		}
-		if meta.FindStatusCondition(out.Conditions, v1alpha1.ConditionActive) == nil {
-			set(v1alpha1.ConditionActive, metav1.ConditionUnknown, v1alpha1.ReasonUnknown, "no measurement yet")
-		}
-		if meta.FindStatusCondition(out.Conditions, v1alpha1.ConditionFallback) == nil {
-			set(v1alpha1.ConditionFallback, metav1.ConditionFalse, v1alpha1.ReasonNoFallback, "fallback does not apply")
-		}
-		return out
-	}
-	out.ExternalMetricNames = s.metricNames
-	out.HPAName = s.hpaName
-	if s.pause.Paused {
-		out.HPAName = ""
-	}
-
-	// Ready.
+// ready sets Ready from the triggers' health.
+func (c *conditions) ready(s snapshot) {
 	switch {
 	case s.decided && s.decision.Health == activation.Failing && s.decision.Fallback:
-		set(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonTriggerError, "every trigger fails to measure; fallback applies; see the events")
+		c.set(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonTriggerError, "every trigger fails to measure; fallback applies; see the events")
 	case s.decided && s.decision.Health == activation.Failing:
-		set(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonTriggerError, "every trigger fails to measure; see the events")
+		c.set(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonTriggerError, "every trigger fails to measure; see the events")
 	case s.decided && s.decision.Health != activation.Healthy:
-		set(v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonPartialTriggerError, "some triggers fail to measure; see the events")
+		c.set(v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonPartialTriggerError, "some triggers fail to measure; see the events")
 	default:
-		set(v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady, "ScaledObject is defined correctly and is ready for scaling")
+		c.set(v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady, "ScaledObject is defined correctly and is ready for scaling")
 	}
+}
 
-	// Active.
+// active sets Active from the latest decision.
+func (c *conditions) active(s snapshot) {
 	switch {
 	case s.pause.Paused:
-		set(v1alpha1.ConditionActive, metav1.ConditionFalse, v1alpha1.ReasonPaused, "scaling is paused")
+		c.set(v1alpha1.ConditionActive, metav1.ConditionFalse, v1alpha1.ReasonPaused, "scaling is paused")
 	case !s.decided:
-		if c := meta.FindStatusCondition(out.Conditions, v1alpha1.ConditionActive); c == nil {
-			set(v1alpha1.ConditionActive, metav1.ConditionUnknown, v1alpha1.ReasonUnknown, "no measurement yet")
+		if !c.has(v1alpha1.ConditionActive) {
+			c.set(v1alpha1.ConditionActive, metav1.ConditionUnknown, v1alpha1.ReasonUnknown, "no measurement yet")
 		}
 	case s.decision.Active && s.decision.ActiveReason == v1alpha1.ReasonCooldown:
-		set(v1alpha1.ConditionActive, metav1.ConditionTrue, v1alpha1.ReasonCooldown, "no trigger is active; the cooldown period runs")
+		c.set(v1alpha1.ConditionActive, metav1.ConditionTrue, v1alpha1.ReasonCooldown, "no trigger is active; the cooldown period runs")
 	case s.decision.Active:
-		set(v1alpha1.ConditionActive, metav1.ConditionTrue, v1alpha1.ReasonActive, "a trigger is active")
+		c.set(v1alpha1.ConditionActive, metav1.ConditionTrue, v1alpha1.ReasonActive, "a trigger is active")
 	default:
-		set(v1alpha1.ConditionActive, metav1.ConditionFalse, v1alpha1.ReasonNotActive, "no trigger is active")
+		c.set(v1alpha1.ConditionActive, metav1.ConditionFalse, v1alpha1.ReasonNotActive, "no trigger is active")
 	}
+}
 
-	// Fallback.
+// fallback sets Fallback from the latest decision.
+func (c *conditions) fallback(s snapshot) {
 	if s.decided && s.decision.Fallback {
-		set(v1alpha1.ConditionFallback, metav1.ConditionTrue, v1alpha1.ReasonFallbackActive,
+		c.set(v1alpha1.ConditionFallback, metav1.ConditionTrue, v1alpha1.ReasonFallbackActive,
 			fmt.Sprintf("triggers fail past fallback.failureThreshold; holding %d replicas", s.decision.FallbackReplicas))
-	} else if s.decided || meta.FindStatusCondition(out.Conditions, v1alpha1.ConditionFallback) == nil {
-		set(v1alpha1.ConditionFallback, metav1.ConditionFalse, v1alpha1.ReasonNoFallback, "fallback does not apply")
+	} else if s.decided || !c.has(v1alpha1.ConditionFallback) {
+		c.set(v1alpha1.ConditionFallback, metav1.ConditionFalse, v1alpha1.ReasonNoFallback, "fallback does not apply")
 	}
+}
 
-	// lastActiveTime: exact on the active→inactive edge, at most refresh stale
-	// while active.
-	if !s.lastActive.IsZero() {
-		var old time.Time
-		if cur.LastActiveTime != nil {
-			old = cur.LastActiveTime.Time
-		}
-		stillActive := s.decision.Active && s.decision.ActiveReason == v1alpha1.ReasonActive
-		if s.lastActive.After(old) && (!stillActive || old.IsZero() || s.lastActive.Sub(old) >= refresh) {
-			t := metav1.NewTime(s.lastActive.Truncate(time.Second)) // the API keeps seconds
-			if t.Time.Before(s.lastActive) && !stillActive {
-				t = metav1.NewTime(s.lastActive.Truncate(time.Second).Add(time.Second)) // never earlier than the truth
-			}
-			out.LastActiveTime = &t
-		}
+// lastActiveTime is status.lastActiveTime: exact on the active→inactive edge, at most
+// refresh stale while active, never earlier than the truth; old when unchanged.
+func lastActiveTime(old *metav1.Time, s snapshot, refresh time.Duration) *metav1.Time {
+	if s.lastActive.IsZero() {
+		return old
 	}
-	return out
+	var prev time.Time
+	if old != nil {
+		prev = old.Time
+	}
+	stillActive := s.decision.Active && s.decision.ActiveReason == v1alpha1.ReasonActive
+	if !s.lastActive.After(prev) || (stillActive && !prev.IsZero() && s.lastActive.Sub(prev) < refresh) {
+		return old
+	}
+	t := metav1.NewTime(s.lastActive.Truncate(time.Second)) // the API keeps seconds
+	if t.Time.Before(s.lastActive) && !stillActive {
+		t = metav1.NewTime(s.lastActive.Truncate(time.Second).Add(time.Second)) // never earlier than the truth
+	}
+	return &t
 }
 
 // writeStatus writes so's status when it differs from what computeStatus wants.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/scaler/decode"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 func TestConfigTags(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/scaler/decode"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 type m = map[string]string

@@ -9,7 +9,6 @@ import (
 	"net"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -19,6 +18,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"github.com/surge-autoscaler/surge/scaler/decode"
+	"github.com/surge-autoscaler/surge/scaler/refcount"
 	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
@@ -30,20 +30,17 @@ var ErrPoolClosed = errors.New("kafka: connection pool closed")
 // and TLS settings. It is safe for concurrent use.
 type Pool struct {
 	log    logr.Logger
-	mu     sync.Mutex
-	shared map[string]*transport
-	closed bool
+	shared *refcount.Map[*transport]
 }
 
 type transport struct {
-	key  string
-	refs int
-	t    *kafkago.Transport
+	key string
+	t   *kafkago.Transport
 }
 
 // NewPool returns an empty Pool that logs with log.
 func NewPool(log logr.Logger) *Pool {
-	return &Pool{log: log, shared: map[string]*transport{}}
+	return &Pool{log: log, shared: refcount.New(func(t *transport) { t.t.CloseIdleConnections() }, ErrPoolClosed)}
 }
 
 // Build decodes spec and returns a kafka trigger on this Pool's transports. It does
@@ -74,22 +71,11 @@ func (p *Pool) Build(_ context.Context, spec trigger.Spec) (*trigger.Built, erro
 }
 
 // Transports returns how many shared transports the Pool holds.
-func (p *Pool) Transports() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.shared)
-}
+func (p *Pool) Transports() int { return p.shared.Len() }
 
 // Close closes every transport's connections.
 func (p *Pool) Close() error {
-	p.mu.Lock()
-	p.closed = true
-	all := p.shared
-	p.shared = map[string]*transport{}
-	p.mu.Unlock()
-	for _, t := range all {
-		t.t.CloseIdleConnections()
-	}
+	p.shared.Close()
 	return nil
 }
 
@@ -99,42 +85,22 @@ func (p *Pool) acquire(c *Config) (*transport, error) {
 	h := sha256.Sum256([]byte(strings.Join([]string{strings.Join(servers, ","), c.SASL, c.Username, c.Password,
 		c.TLS, fmt.Sprint(c.UnsafeSsl), c.CA, c.Cert, c.Key, c.KeyPassword}, "\x00")))
 	k := hex.EncodeToString(h[:])
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil, ErrPoolClosed
-	}
-	t, ok := p.shared[k]
-	if !ok {
+	return p.shared.Acquire(k, func() (*transport, error) {
 		mech, err := mechanism(c)
 		if err != nil {
 			return nil, err
 		}
-		t = &transport{key: k, t: &kafkago.Transport{
+		return &transport{key: k, t: &kafkago.Transport{
 			Dial:        (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			DialTimeout: 5 * time.Second,
 			ClientID:    "surge-scaler",
 			TLS:         c.tlsConfig,
 			SASL:        mech,
-		}}
-		p.shared[k] = t
-	}
-	t.refs++
-	return t, nil
+		}}, nil
+	})
 }
 
-func (p *Pool) release(t *transport) {
-	p.mu.Lock()
-	t.refs--
-	last := t.refs == 0 && p.shared[t.key] == t
-	if last {
-		delete(p.shared, t.key)
-	}
-	p.mu.Unlock()
-	if last {
-		t.t.CloseIdleConnections()
-	}
-}
+func (p *Pool) release(t *transport) { p.shared.Release(t.key, t) }
 
 func mechanism(c *Config) (sasl.Mechanism, error) {
 	switch c.SASL {

@@ -14,8 +14,8 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/scaler/decode"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 type m = map[string]string

@@ -39,7 +39,6 @@ type amqpBroker struct {
 	url     string // with credentials: never printed
 	display string // url without userinfo
 	tls     *tls.Config
-	refs    int // guarded by pool.mu
 
 	mu      sync.Mutex
 	conn    *amqp.Connection
@@ -73,22 +72,9 @@ func (b *amqpBroker) acquire(ctx context.Context) (*amqp.Connection, *amqp.Chann
 			b.mu.Unlock()
 			return nil, nil, ErrPoolClosed
 		}
-		if b.conn != nil && !b.conn.IsClosed() {
-			conn := b.conn
-			var ch *amqp.Channel
-			for len(b.idle) > 0 && ch == nil {
-				ch = b.idle[len(b.idle)-1]
-				b.idle = b.idle[:len(b.idle)-1]
-				if ch.IsClosed() {
-					ch = nil
-				}
-			}
+		if conn, ch, ok := b.liveLocked(); ok {
 			b.mu.Unlock()
 			return conn, ch, nil
-		}
-		if b.conn != nil { // closed under us (broker gone)
-			b.pool.log.Info("rabbitmq connection lost", "broker", b.display)
-			b.conn, b.idle = nil, nil
 		}
 		if wait := b.dialing; wait != nil {
 			b.mu.Unlock()
@@ -107,29 +93,60 @@ func (b *amqpBroker) acquire(ctx context.Context) (*amqp.Connection, *amqp.Chann
 		done := make(chan struct{})
 		b.dialing = done
 		b.mu.Unlock()
-
-		conn, err := b.dial(ctx)
-
-		b.mu.Lock()
-		b.dialing = nil
-		close(done)
-		if err != nil {
-			b.backoff = min(max(2*b.backoff, minBackoff), maxBackoff)
-			jitter := time.Duration(rand.Int64N(int64(b.backoff) / 5))
-			b.retryAt = b.pool.clock.Now().Add(b.backoff + jitter)
-			b.lastErr = err
-			b.mu.Unlock()
+		if err := b.connect(ctx, done); err != nil {
 			return nil, nil, err
 		}
-		if b.closed {
-			b.mu.Unlock()
-			_ = conn.CloseDeadline(time.Now().Add(closeTimeout))
-			return nil, nil, ErrPoolClosed
-		}
-		b.conn, b.backoff, b.lastErr = conn, 0, nil
-		b.pool.log.V(1).Info("rabbitmq connected", "broker", b.display)
-		b.mu.Unlock()
 	}
+}
+
+// liveLocked returns the connection and an idle channel (nil if none is idle) when
+// the connection is open; a connection closed under us (broker gone) is dropped.
+// b.mu is held.
+func (b *amqpBroker) liveLocked() (*amqp.Connection, *amqp.Channel, bool) {
+	if b.conn == nil {
+		return nil, nil, false
+	}
+	if b.conn.IsClosed() {
+		b.pool.log.Info("rabbitmq connection lost", "broker", b.display)
+		b.conn, b.idle = nil, nil
+		return nil, nil, false
+	}
+	var ch *amqp.Channel
+	for len(b.idle) > 0 && ch == nil {
+		ch = b.idle[len(b.idle)-1]
+		b.idle = b.idle[:len(b.idle)-1]
+		if ch.IsClosed() {
+			ch = nil
+		}
+	}
+	return b.conn, ch, true
+}
+
+// connect dials once on behalf of everyone waiting on done, then records the
+// connection, or the error and the next attempt's time (exponential backoff with
+// jitter).
+func (b *amqpBroker) connect(ctx context.Context, done chan struct{}) error {
+	conn, err := b.dial(ctx)
+	b.mu.Lock()
+	b.dialing = nil
+	close(done)
+	if err != nil {
+		b.backoff = min(max(2*b.backoff, minBackoff), maxBackoff)
+		jitter := time.Duration(rand.Int64N(int64(b.backoff) / 5))
+		b.retryAt = b.pool.clock.Now().Add(b.backoff + jitter)
+		b.lastErr = err
+		b.mu.Unlock()
+		return err
+	}
+	if b.closed {
+		b.mu.Unlock()
+		_ = conn.CloseDeadline(time.Now().Add(closeTimeout))
+		return ErrPoolClosed
+	}
+	b.conn, b.backoff, b.lastErr = conn, 0, nil
+	b.pool.log.V(1).Info("rabbitmq connected", "broker", b.display)
+	b.mu.Unlock()
+	return nil
 }
 
 // dial opens the connection, bounded by ctx (TCP, TLS and AMQP handshakes).

@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/utils/clock"
 
 	"github.com/surge-autoscaler/surge/scaler/decode"
+	"github.com/surge-autoscaler/surge/scaler/refcount"
 	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
@@ -28,16 +28,15 @@ var ErrPoolClosed = errors.New("rabbitmq: connection pool closed")
 type Pool struct {
 	log   logr.Logger
 	clock clock.PassiveClock
-
-	mu     sync.Mutex
-	amqp   map[string]*amqpBroker
-	http   map[string]*httpBroker
-	closed bool
+	amqp  *refcount.Map[*amqpBroker]
+	http  *refcount.Map[*httpBroker]
 }
 
 // NewPool returns an empty Pool that logs with log.
 func NewPool(log logr.Logger) *Pool {
-	return &Pool{log: log, clock: clock.RealClock{}, amqp: map[string]*amqpBroker{}, http: map[string]*httpBroker{}}
+	return &Pool{log: log, clock: clock.RealClock{},
+		amqp: refcount.New((*amqpBroker).close, ErrPoolClosed),
+		http: refcount.New(func(h *httpBroker) { h.transport.CloseIdleConnections() }, ErrPoolClosed)}
 }
 
 // Build decodes spec and returns a rabbitmq trigger whose scaler shares this Pool's
@@ -75,13 +74,8 @@ type Stats struct {
 
 // Stats returns what the Pool holds now.
 func (p *Pool) Stats() Stats {
-	p.mu.Lock()
-	brokers := make([]*amqpBroker, 0, len(p.amqp))
-	for _, b := range p.amqp {
-		brokers = append(brokers, b)
-	}
-	st := Stats{Brokers: len(p.amqp) + len(p.http)}
-	p.mu.Unlock()
+	brokers := p.amqp.Values()
+	st := Stats{Brokers: len(brokers) + p.http.Len()}
 	for _, b := range brokers {
 		if b.connected() {
 			st.AMQPConnections++
@@ -92,17 +86,8 @@ func (p *Pool) Stats() Stats {
 
 // Close closes every connection; scalers built from the Pool fail afterwards.
 func (p *Pool) Close() error {
-	p.mu.Lock()
-	p.closed = true
-	am, hm := p.amqp, p.http
-	p.amqp, p.http = map[string]*amqpBroker{}, map[string]*httpBroker{}
-	p.mu.Unlock()
-	for _, b := range am {
-		b.close()
-	}
-	for _, h := range hm {
-		h.transport.CloseIdleConnections()
-	}
+	p.amqp.Close()
+	p.http.Close()
 	return nil
 }
 
@@ -123,50 +108,21 @@ func tlsKey(c *Config) string {
 
 func (p *Pool) acquireAMQP(c *Config) (*amqpBroker, error) {
 	k := key(c.amqpURL, tlsKey(c))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil, ErrPoolClosed
-	}
-	b, ok := p.amqp[k]
-	if !ok {
-		b = newAMQPBroker(p, k, c)
-		p.amqp[k] = b
-	}
-	b.refs++
-	return b, nil
+	return p.amqp.Acquire(k, func() (*amqpBroker, error) { return newAMQPBroker(p, k, c), nil })
 }
 
-func (p *Pool) releaseAMQP(b *amqpBroker) {
-	p.mu.Lock()
-	b.refs--
-	last := b.refs == 0 && p.amqp[b.key] == b
-	if last {
-		delete(p.amqp, b.key)
-	}
-	p.mu.Unlock()
-	if last {
-		b.close()
-	}
-}
+func (p *Pool) releaseAMQP(b *amqpBroker) { p.amqp.Release(b.key, b) }
 
 // httpBroker is the shared HTTP transport of one management endpoint.
 type httpBroker struct {
 	key       string
-	refs      int
 	transport *http.Transport
 	client    *http.Client
 }
 
 func (p *Pool) acquireHTTP(c *Config) (*httpBroker, error) {
 	k := key(c.httpBase, c.Username, c.Password, tlsKey(c))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil, ErrPoolClosed
-	}
-	h, ok := p.http[k]
-	if !ok {
+	return p.http.Acquire(k, func() (*httpBroker, error) {
 		t := &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			MaxConnsPerHost:     2,
@@ -175,25 +131,11 @@ func (p *Pool) acquireHTTP(c *Config) (*httpBroker, error) {
 			TLSClientConfig:     cloneTLS(c.tlsConfig),
 			ForceAttemptHTTP2:   false,
 		}
-		h = &httpBroker{key: k, transport: t, client: &http.Client{Transport: t}}
-		p.http[k] = h
-	}
-	h.refs++
-	return h, nil
+		return &httpBroker{key: k, transport: t, client: &http.Client{Transport: t}}, nil
+	})
 }
 
-func (p *Pool) releaseHTTP(h *httpBroker) {
-	p.mu.Lock()
-	h.refs--
-	last := h.refs == 0 && p.http[h.key] == h
-	if last {
-		delete(p.http, h.key)
-	}
-	p.mu.Unlock()
-	if last {
-		h.transport.CloseIdleConnections()
-	}
-}
+func (p *Pool) releaseHTTP(h *httpBroker) { p.http.Release(h.key, h) }
 
 func cloneTLS(t *tls.Config) *tls.Config {
 	if t == nil {

@@ -9,9 +9,9 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/scaler/decode"
 	"github.com/surge-autoscaler/surge/scaler/fake"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 type m = map[string]string
