@@ -8,8 +8,8 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/surge-autoscaler/surge/scaler/trigger"
 	"github.com/surge-autoscaler/surge/scaler/fake"
+	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
 func TestFakeDir(t *testing.T) {
