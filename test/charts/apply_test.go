@@ -3,17 +3,12 @@ package charts_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -86,62 +81,4 @@ func (a *applier) delete(ctx context.Context, o *unstructured.Unstructured) erro
 		return fmt.Errorf("delete %s/%s: %w", o.GetKind(), o.GetName(), err)
 	}
 	return nil
-}
-
-// applyCRDs applies the scaler chart's crds/ directory (Helm installs it before the
-// templates) and waits until every CRD is Established.
-func (a *applier) applyCRDs(ctx context.Context, t testing.TB) {
-	t.Helper()
-	dir := filepath.Join(chartDir(t, "surge-scaler"), "crds")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var crds []*unstructured.Unstructured
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".yaml") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs, err := decodeObjects(string(b))
-		if err != nil {
-			t.Fatalf("%s: %v", e.Name(), err)
-		}
-		for _, o := range objs {
-			if err := a.apply(ctx, o); err != nil {
-				t.Fatal(err)
-			}
-			crds = append(crds, o)
-		}
-	}
-	if len(crds) == 0 {
-		t.Fatal("no CRDs in charts/surge-scaler/crds (run make generate)")
-	}
-	for _, crd := range crds {
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-			ri, err := a.resource(crd)
-			if err != nil {
-				return false, err
-			}
-			got, err := ri.Get(ctx, crd.GetName(), metav1.GetOptions{})
-			if err != nil {
-				return false, nil
-			}
-			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-			for _, c := range conds {
-				m := c.(map[string]any)
-				if m["type"] == "Established" && m["status"] == "True" {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			t.Fatalf("CRD %s not Established: %v", crd.GetName(), err)
-		}
-	}
-	a.mapper.Reset()
 }

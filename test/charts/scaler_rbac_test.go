@@ -84,7 +84,9 @@ func doInstall(t *testing.T) (*installed, error) {
 			return nil, err
 		}
 	}
-	in.ap.applyCRDs(ctx, t)
+	if err := cluster.InstallCRDs(ctx); err != nil { // Helm installs crds/ before the templates
+		return nil, err
+	}
 	for _, o := range r.objects {
 		o = o.DeepCopy()
 		if o.GetKind() == "Service" && o.GetName() == "surge-surge-scaler-metrics-api" {
