@@ -52,6 +52,26 @@ func (o *Options) NewServer(src MetricSource, log logr.Logger) (*Server, error) 
 	}
 	p := NewProvider(src, log, WithClock(o.Clock), WithRefreshTimeout(o.RefreshTimeout), WithListMetricNames(o.ListMetricNames))
 
+	cfg, err := o.genericConfig()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := (&apiserver.Config{GenericConfig: &cfg.Config}).Complete(nil).New(serverName, nil, p)
+	if err != nil {
+		return nil, fmt.Errorf("metricsapi server: %w", err)
+	}
+	s := &Server{generic: srv.GenericAPIServer, provider: p, log: log, caBundle: caBundle}
+	if cfg.SecureServing != nil && cfg.SecureServing.Listener != nil {
+		s.addr = cfg.SecureServing.Listener.Addr()
+	}
+	return s, nil
+}
+
+// genericConfig applies the adapter's serving, delegated authentication and
+// authorisation, audit and feature options to a recommended generic API server
+// configuration, with the OpenAPI definitions of the external metrics API.
+func (o *Options) genericConfig() (*genericapiserver.RecommendedConfig, error) {
+	a := o.Adapter
 	cfg := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
 	if err := a.SecureServing.ApplyToConfig(&cfg.Config); err != nil {
 		return nil, fmt.Errorf("metricsapi secure serving: %w", err)
@@ -81,16 +101,7 @@ func (o *Options) NewServer(src MetricSource, log logr.Logger) (*Server, error) 
 	cfg.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(defs, namer)
 	cfg.OpenAPIV3Config.Info.Title, cfg.OpenAPIV3Config.Info.Version = serverName, "1.0.0"
 	cfg.EnableMetrics = a.EnableMetrics
-
-	srv, err := (&apiserver.Config{GenericConfig: &cfg.Config}).Complete(nil).New(serverName, nil, p)
-	if err != nil {
-		return nil, fmt.Errorf("metricsapi server: %w", err)
-	}
-	s := &Server{generic: srv.GenericAPIServer, provider: p, log: log, caBundle: caBundle}
-	if cfg.SecureServing != nil && cfg.SecureServing.Listener != nil {
-		s.addr = cfg.SecureServing.Listener.Addr()
-	}
-	return s, nil
+	return cfg, nil
 }
 
 // ensureServingCert fills in the serving certificate when no --tls-cert-file is

@@ -47,33 +47,47 @@ func (r *Reconciler) sync(ctx context.Context, so *v1alpha1.ScaledObject, st *ob
 		return r.specOrTransient(so, st, err)
 	}
 
-	spec := activationSpec(so, pause)
-	interval := so.Spec.PollingIntervalDuration()
 	if pause.Paused {
 		closeNew(regs)
 		if err := r.applyPause(ctx, so, st, target, pause); err != nil {
 			return r.specOrTransient(so, st, err)
 		}
-	} else {
-		if err := r.recordOriginalReplicas(ctx, so, st, target); err != nil {
-			closeNew(regs)
-			return 0, err
-		}
-		if err := r.ensureHPA(ctx, so, target, metricsOf(regs)); err != nil {
-			closeNew(regs)
-			return r.specOrTransient(so, st, err)
-		}
-		if err := r.store.Set(key, regs); err != nil {
-			return 0, fmt.Errorf("register triggers: %w", err)
-		}
+	} else if err := r.applyTriggers(ctx, so, st, target, regs); err != nil {
+		return r.specOrTransient(so, st, err) // a spec error comes from the HPA only
 	}
+	r.commitSpec(so, st, target, pause, metricsOf(regs))
+	return 0, nil
+}
 
+// applyTriggers records the original replica count, makes the owned HPA match the
+// triggers and registers them with the store. Sources not yet owned by the store are
+// closed on error.
+func (r *Reconciler) applyTriggers(ctx context.Context, so *v1alpha1.ScaledObject, st *objState, target Target, regs []store.Registration) error {
+	if err := r.recordOriginalReplicas(ctx, so, st, target); err != nil {
+		closeNew(regs)
+		return err
+	}
+	if err := r.ensureHPA(ctx, so, target, metricsOf(regs)); err != nil {
+		closeNew(regs)
+		return err
+	}
+	if err := r.store.Set(st.key, regs); err != nil {
+		return fmt.Errorf("register triggers: %w", err)
+	}
+	return nil
+}
+
+// commitSpec records a valid spec in st, announces pause transitions and starts
+// polling unless paused.
+func (r *Reconciler) commitSpec(so *v1alpha1.ScaledObject, st *objState, target Target, pause v1alpha1.Pause, metrics []trigger.Metric) {
+	key := st.key
+	interval := so.Spec.PollingIntervalDuration()
 	st.mu.Lock()
 	wasPaused := st.pause.Paused
 	st.valid, st.specErrs, st.lastSpecEvent = true, nil, ""
-	st.pause, st.spec, st.interval = pause, spec, interval
+	st.pause, st.spec, st.interval = pause, activationSpec(so, pause), interval
 	st.target, st.targetResolved = target, true
-	st.triggers = metricsOf(regs)
+	st.triggers = metrics
 	st.hpaName = so.HPAName()
 	if pause.Paused {
 		st.decided = false
@@ -90,7 +104,6 @@ func (r *Reconciler) sync(ctx context.Context, so *v1alpha1.ScaledObject, st *ob
 	if !pause.Paused {
 		r.poller.Add(key, interval)
 	}
-	return 0, nil
 }
 
 // specOrTransient records a spec error (returning no error, so the object is not
