@@ -18,7 +18,11 @@
 //
 //	[`activation.Decide`](scaler/activation/activation.go)
 //
-// must point at the file or package that declares it. Testdata directories and
+// must point at the file or package that declares it.
+//
+// TestFunctionLength keeps product code (everything outside test/, without test and
+// generated files) to functions of at most 60 lines, from the func line to the
+// closing brace, and logs the median, p90 and longest function. Testdata directories and
 // nested modules are not walked; the checkers themselves are tested on the
 // fixtures under testdata, which hold a good and a broken link of each kind.
 package docs
