@@ -2,8 +2,9 @@
 // API (external.metrics.k8s.io/v1beta1) from surge-scaler's own process, built on
 // sigs.k8s.io/custom-metrics-apiserver. It owns the API server (TLS serving, delegated
 // authentication and authorisation against the kube-apiserver, the front-proxy client
-// CA) and the translation of a Sample into an ExternalMetricValue. It reads only the
-// MetricSource (the scaler's sample store) and never opens a broker connection.
+// CA) and the translation of a [trigger.Reading] into an ExternalMetricValue: [Judge]
+// decides the value the HPA reads. It reads only the [MetricSource] (the scaler's
+// sample store) and never opens a broker connection.
 //
 // # Semantics of GET /apis/external.metrics.k8s.io/v1beta1/namespaces/NS/METRIC
 //
@@ -18,12 +19,12 @@
 //     and holds its replica count. The measurement's error text is NOT put in the
 //     response or in this package's logs (it may carry a broker address); the poller
 //     owns reporting it.
-//   - Fallback: when the ScaledObject has spec.fallback and the sample has
-//     ConsecutiveFailures >= fallback.failureThreshold ("after failureThreshold
-//     consecutive errors", as the activation logic counts; KEDA compares with >),
-//     the value served is fallback.replicas × target, which makes an AverageValue HPA
-//     hold exactly fallback.replicas. Its timestamp is now, since no measurement
-//     produced it.
+//   - Fallback: when the ScaledObject has spec.fallback and the latest measurement
+//     failed for the failureThreshold-th consecutive time or more
+//     ([trigger.Fallback.Applies], the rule activation uses too; KEDA compares with
+//     >), the value served is fallback.replicas × target ([trigger.Fallback.Value]),
+//     which makes an AverageValue HPA hold exactly fallback.replicas. Its timestamp is
+//     now, since no measurement produced it.
 //   - The value is a resource.Quantity with milli precision (the value × 1000 rounded
 //     to an integer, e.g. 1.5 → "1500m"); values beyond ±MaxInt64/1000 are clamped,
 //     NaN is a 503. The timestamp is the sample's measurement time, never now().
@@ -51,11 +52,11 @@
 //   - useCachedMetrics: true → MetricSource.Latest: the sample the poller wrote at its
 //     last pollingInterval, no broker traffic on the HPA's behalf.
 //
-// Either way the staleness and fallback rules above apply to the sample returned.
-// A read-through measurement that fails counts as a consecutive failure in the store,
-// as a failed poll does (KEDA's adapter counts them the same way), so with
-// useCachedMetrics: false fallback can be reached after failureThreshold failed
-// measurements from polls and HPA queries together.
+// Either way the staleness and fallback rules above apply to the reading returned.
+// A read-through measurement that fails sets the sample's error but does not count as
+// a consecutive failure (only polls count, see scaler/store): fallback begins after
+// failureThreshold failed polls, however often the HPA asks. KEDA's adapter counts
+// its own queries too, so there fallback can come sooner under frequent HPA syncs.
 //
 // # Security
 //

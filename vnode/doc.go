@@ -7,7 +7,7 @@
 // to the node and calls the Handler (its PodLifecycleHandler and PodNotifier).
 // This package does the rest, in small pieces:
 //
-//   - translate.go (pure): pod → providers.InstanceSpec. Fields the backends
+//   - translate.go (pure): pod → providers.InstanceSpec, decided by [Translate]. Fields the backends
 //     cannot honour (host networking, host PID/IPC, volumes other than the
 //     injected service account token, privileged, added capabilities, host
 //     ports, init containers, stdin/tty, non-linux) fail the pod with reason
@@ -17,9 +17,10 @@
 //     it, envFrom, Secrets (marked Secret), ConfigMaps, downward API fields and
 //     resources, $(VAR) expansion. Secrets and ConfigMaps are read with GETs, not
 //     a cluster-wide cache. Service links are not injected.
-//   - status.go (pure): InstanceStatus → PodStatus; every time comes from the
-//     instance, so equal input gives equal output and only real changes are
-//     sent to the API server.
+//   - status.go (pure): InstanceStatus → PodStatus, decided by [PodStatus] (and
+//     [FailedStatus], [DeletedStatus] for pods that never start or are gone);
+//     every time comes from the instance, so equal input gives equal output and
+//     only real changes are sent to the API server.
 //   - handler.go: the PodLifecycleHandler. Create is idempotent per pod UID, so
 //     a restarted surge-vnode re-adopts its instances when virtual-kubelet hands
 //     it the pods again.

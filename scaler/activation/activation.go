@@ -1,6 +1,6 @@
 // Package activation decides what surge-scaler does with a ScaledObject's target after
 // each poll: scale 0→N, N→0 (or idleReplicaCount) after the cooldown, hold fallback
-// replicas, or hold still while paused. Decide is a pure function of its input (the
+// replicas, or hold still while paused. [Decide] is a pure function of its input (the
 // samples, the spec, the current replica count, the clock's now and the last active
 // time): no Kubernetes calls, no clock reads, so every rule and boundary is
 // table-tested.

@@ -7,12 +7,14 @@
 //     registry in scaler/triggers, one package per type behind it) turns it into a
 //     [Built]: a [Source] that measures one number, and the trigger's [Rule].
 //   - [Metric] is the trigger as registered with the sample store: its stable [Key],
-//     its identity, its Rule and how its samples are served (labels, polling interval,
-//     [Fallback], useCachedMetrics). The controller builds it, the store keeps it, the
-//     HPA builder ([github.com/surge-autoscaler/surge/scaler/hpa.Build]) and the metrics API read it.
+//     its identity, its Rule and how its samples are served (labels, polling
+//     interval, [Fallback], useCachedMetrics). The controller builds it, the store
+//     keeps it, the HPA builder and the metrics API read it:
+//     [github.com/surge-autoscaler/surge/scaler/hpa.Build].
 //   - [Sample] is one measurement's outcome; a [Reading] is a Metric with its latest
-//     Sample, what activation ([github.com/surge-autoscaler/surge/scaler/activation.Decide]) and the metrics API
-//     ([github.com/surge-autoscaler/surge/metricsapi.Judge]) decide from.
+//     Sample, what activation and the metrics API decide from:
+//     [github.com/surge-autoscaler/surge/scaler/activation.Decide] (0↔N) and
+//     [github.com/surge-autoscaler/surge/metricsapi.Judge] (the value the HPA reads).
 //
 // The rules: a trigger is active when its latest measurement succeeded and its value
 // is strictly greater than the activation threshold ([Rule.Active]); fallback applies
