@@ -38,7 +38,7 @@ type EventRecorder interface {
 type Options struct {
 	// Builder builds triggers (normally the trigger registry).
 	Builder trigger.Builder
-	// Store owns the built triggers' Scalers and their samples.
+	// Store owns the built triggers' Sources and their samples.
 	Store *store.Store
 	// Scale reads and writes /scale; see NewScaleClient.
 	Scale ScaleClient

@@ -54,7 +54,7 @@ type Registration struct {
 type Options struct {
 	// Clock stamps samples; default the real clock.
 	Clock clock.PassiveClock
-	// MeasureTimeout bounds one Scaler.Measure; default 10 s.
+	// MeasureTimeout bounds one Source.Measure; default 10 s.
 	MeasureTimeout time.Duration
 	// Metrics records Prometheus series; nil records none.
 	Metrics *Metrics
@@ -182,7 +182,7 @@ func (e *entry) specHash() string {
 	return e.meta.SpecHash
 }
 
-// Remove drops every metric of owner and closes their Scalers.
+// Remove drops every metric of owner and closes their Sources.
 func (s *Store) Remove(owner Owner) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -193,7 +193,7 @@ func (s *Store) Remove(owner Owner) {
 	delete(s.owners, owner)
 }
 
-// retire closes e's Scaler now or when its running measurement ends. s.mu is held.
+// retire closes e's Source now or when its running measurement ends. s.mu is held.
 func (s *Store) retire(e *entry) {
 	if e == nil {
 		return

@@ -16,10 +16,10 @@ import (
 	"github.com/surge-autoscaler/surge/scaler/trigger"
 )
 
-// testScaler is a trigger.Source for these tests: it reports value or err, can block until
+// testSource is a trigger.Source for these tests: it reports value or err, can block until
 // released, counts calls, and records whether it was ever measured concurrently or
 // after Close.
-type testScaler struct {
+type testSource struct {
 	mu       sync.Mutex
 	value    float64
 	err      error
@@ -32,7 +32,7 @@ type testScaler struct {
 	panics   bool
 }
 
-func (s *testScaler) Measure(ctx context.Context) (float64, error) {
+func (s *testSource) Measure(ctx context.Context) (float64, error) {
 	if s.closed.Load() {
 		s.misuse.Store(true)
 	}
@@ -57,7 +57,7 @@ func (s *testScaler) Measure(ctx context.Context) (float64, error) {
 	return v, err
 }
 
-func (s *testScaler) Close() error {
+func (s *testSource) Close() error {
 	if s.inFlight.Load() > 0 {
 		s.misuse.Store(true)
 	}
@@ -65,7 +65,7 @@ func (s *testScaler) Close() error {
 	return nil
 }
 
-func (s *testScaler) set(v float64, err error) {
+func (s *testSource) set(v float64, err error) {
 	s.mu.Lock()
 	s.value, s.err = v, err
 	s.mu.Unlock()
@@ -94,7 +94,7 @@ func newStore(t *testing.T) (*Store, *clocktesting.FakeClock, *prometheus.Regist
 
 func TestMeasureRecordsSamples(t *testing.T) {
 	s, clk, reg := newStore(t)
-	sc := &testScaler{value: 7}
+	sc := &testSource{value: 7}
 	if err := s.Set(owner, []Registration{metric(keyA, "h1", sc)}); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestMeasureRecordsSamples(t *testing.T) {
 func TestSingleFlight(t *testing.T) {
 	s, _, _ := newStore(t)
 	gate := make(chan struct{})
-	sc := &testScaler{value: 3, gate: gate}
+	sc := &testSource{value: 3, gate: gate}
 	if err := s.Set(owner, []Registration{metric(keyA, "h", sc)}); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestSingleFlight(t *testing.T) {
 
 func TestNoConcurrentMeasureUnderLoad(t *testing.T) {
 	s, _, _ := newStore(t)
-	sc := &testScaler{value: 1}
+	sc := &testSource{value: 1}
 	if err := s.Set(owner, []Registration{metric(keyA, "h", sc)}); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestNoConcurrentMeasureUnderLoad(t *testing.T) {
 func TestWaiterCancellation(t *testing.T) {
 	s, _, _ := newStore(t)
 	gate := make(chan struct{})
-	sc := &testScaler{value: 5, gate: gate}
+	sc := &testSource{value: 5, gate: gate}
 	_ = s.Set(owner, []Registration{metric(keyA, "h", sc)})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
@@ -224,7 +224,7 @@ func TestWaiterCancellation(t *testing.T) {
 
 func TestSetKeepsReplacesAndRemoves(t *testing.T) {
 	s, _, _ := newStore(t)
-	a1, b1 := &testScaler{value: 1}, &testScaler{value: 2}
+	a1, b1 := &testSource{value: 1}, &testSource{value: 2}
 	if err := s.Set(owner, []Registration{metric(keyA, "a1", a1), metric(keyB, "b1", b1)}); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestSetKeepsReplacesAndRemoves(t *testing.T) {
 	mA := metric(keyA, "a1", nil)
 	mA.Source = nil
 	mA.Fallback = &trigger.Fallback{FailureThreshold: 2, Replicas: 4}
-	b2 := &testScaler{value: 20}
+	b2 := &testSource{value: 20}
 	if err := s.Set(owner, []Registration{mA, metric(keyB, "b2", b2)}); err != nil {
 		t.Fatal(err)
 	}
@@ -278,9 +278,9 @@ func TestSetKeepsReplacesAndRemoves(t *testing.T) {
 
 func TestSetRejects(t *testing.T) {
 	s, _, _ := newStore(t)
-	_ = s.Set(owner, []Registration{metric(keyA, "h", &testScaler{})})
+	_ = s.Set(owner, []Registration{metric(keyA, "h", &testSource{})})
 	other := Owner{Namespace: "ns", Name: "other"}
-	stolen := &testScaler{}
+	stolen := &testSource{}
 	if err := s.Set(other, []Registration{metric(keyA, "h", stolen)}); err == nil {
 		t.Fatal("another owner took a registered key")
 	}
@@ -297,7 +297,7 @@ func TestSetRejects(t *testing.T) {
 func TestRetireWaitsForRunningMeasure(t *testing.T) {
 	s, _, _ := newStore(t)
 	gate := make(chan struct{})
-	sc := &testScaler{value: 1, gate: gate}
+	sc := &testSource{value: 1, gate: gate}
 	_ = s.Set(owner, []Registration{metric(keyA, "h", sc)})
 	done := make(chan struct{})
 	go func() { _, _ = s.Measure(context.Background(), keyA); close(done) }()
@@ -321,7 +321,7 @@ func TestRetireWaitsForRunningMeasure(t *testing.T) {
 
 func TestPanicIsAFailedMeasurement(t *testing.T) {
 	s, _, _ := newStore(t)
-	_ = s.Set(owner, []Registration{metric(keyA, "h", &testScaler{panics: true})})
+	_ = s.Set(owner, []Registration{metric(keyA, "h", &testSource{panics: true})})
 	samples, err := s.MeasureOwner(context.Background(), owner)
 	if err != nil || samples[0].Err == nil || samples[0].ConsecutiveFailures != 1 {
 		t.Fatalf("%+v %v", samples, err)
@@ -330,7 +330,7 @@ func TestPanicIsAFailedMeasurement(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	s, _, _ := newStore(t)
-	sc := &testScaler{}
+	sc := &testSource{}
 	_ = s.Set(owner, []Registration{metric(keyA, "h", sc)})
 	_ = s.Close()
 	if !sc.closed.Load() {
@@ -339,7 +339,7 @@ func TestClose(t *testing.T) {
 	if _, err := s.Measure(context.Background(), keyA); !errors.Is(err, ErrClosed) {
 		t.Fatalf("err = %v", err)
 	}
-	late := &testScaler{}
+	late := &testSource{}
 	if err := s.Set(owner, []Registration{metric(keyA, "h", late)}); !errors.Is(err, ErrClosed) || !late.closed.Load() {
 		t.Fatalf("Set after Close: %v, closed %v", err, late.closed.Load())
 	}
