@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // ClusterOptions configures StartCluster.
@@ -58,7 +59,7 @@ type ClusterInfo struct {
 type Cluster struct {
 	// Dir is the cluster's directory; logs are in Dir/logs.
 	Dir string
-	// Kubeconfig is the admin kubeconfig (system:masters).
+	// Kubeconfig is the admin kubeconfig (system:masters), certificates embedded.
 	Kubeconfig string
 	// Config is the admin rest.Config.
 	Config *rest.Config
@@ -157,17 +158,33 @@ func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration) error {
 		if err := json.Unmarshal(b, &c.Info); err != nil {
 			return fmt.Errorf("read %s: %w", file, err)
 		}
-		c.Kubeconfig = c.Info.Kubeconfig
-		if c.Config, err = clientcmd.BuildConfigFromFlags("", c.Kubeconfig); err != nil {
-			return err
-		}
-		// Tests create objects in bursts; the default 5 QPS would make them slow.
-		c.Config.QPS, c.Config.Burst = 200, 400
-		if c.Client, err = kubernetes.NewForConfig(c.Config); err != nil {
-			return err
-		}
-		return nil
+		return c.loadAdmin()
 	}
+}
+
+// loadAdmin writes the admin kubeconfig with its certificates embedded (a client
+// whose certificate comes from files starts a rotation watcher that runs for the
+// life of the process, which would outlive every test) and builds Config and
+// Client from it.
+func (c *Cluster) loadAdmin() error {
+	kc, err := clientcmd.LoadFromFile(c.Info.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	if err := clientcmdapi.FlattenConfig(kc); err != nil {
+		return err
+	}
+	c.Kubeconfig = filepath.Join(c.Dir, "admin-embedded.kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, c.Kubeconfig); err != nil {
+		return err
+	}
+	if c.Config, err = clientcmd.BuildConfigFromFlags("", c.Kubeconfig); err != nil {
+		return err
+	}
+	// Tests create objects in bursts; the default 5 QPS would make them slow.
+	c.Config.QPS, c.Config.Burst = 200, 400
+	c.Client, err = kubernetes.NewForConfig(c.Config)
+	return err
 }
 
 // logTail returns the end of the control plane's log for error messages.

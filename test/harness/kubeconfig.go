@@ -44,12 +44,16 @@ func (c *Cluster) UserKubeconfig(path, user string, groups ...string) error {
 	return c.writeKubeconfig(path, &clientcmdapi.AuthInfo{ClientCertificateData: certPEM, ClientKeyData: keyPEM})
 }
 
-// writeKubeconfig writes a kubeconfig for the cluster's API server with auth.
+// writeKubeconfig writes a kubeconfig for the cluster's API server with auth, every
+// certificate embedded (see loadAdmin).
 func (c *Cluster) writeKubeconfig(path string, auth *clientcmdapi.AuthInfo) error {
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["surge"] = &clientcmdapi.Cluster{Server: c.Info.Server, CertificateAuthority: c.Info.CACert}
 	cfg.AuthInfos["user"] = auth
 	cfg.Contexts["surge"] = &clientcmdapi.Context{Cluster: "surge", AuthInfo: "user"}
 	cfg.CurrentContext = "surge"
+	if err := clientcmdapi.FlattenConfig(cfg); err != nil {
+		return err
+	}
 	return clientcmd.WriteToFile(*cfg, path)
 }

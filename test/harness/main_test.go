@@ -102,8 +102,15 @@ func TestMissingSkipsLocallyAndFailsUnderCI(t *testing.T) {
 }
 
 func TestServiceAccountKubeconfigImpersonates(t *testing.T) {
-	c := &Cluster{Config: &rest.Config{Host: "https://127.0.0.1:6443"},
-		Info: ClusterInfo{Server: "https://127.0.0.1:6443", CACert: "/ca.crt", AdminCert: "/admin.crt", AdminKey: "/admin.key"}}
+	dir := t.TempDir()
+	files := map[string]string{"ca.crt": "CA", "admin.crt": "CERT", "admin.key": "KEY"}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &Cluster{Config: &rest.Config{Host: "https://127.0.0.1:6443"}, Info: ClusterInfo{Server: "https://127.0.0.1:6443",
+		CACert: filepath.Join(dir, "ca.crt"), AdminCert: filepath.Join(dir, "admin.crt"), AdminKey: filepath.Join(dir, "admin.key")}}
 	cfg := c.ServiceAccountConfig("ns", "sa")
 	if cfg.Impersonate.UserName != "system:serviceaccount:ns:sa" || len(cfg.Impersonate.Groups) != 3 {
 		t.Errorf("impersonation %+v", cfg.Impersonate)
@@ -111,7 +118,7 @@ func TestServiceAccountKubeconfigImpersonates(t *testing.T) {
 	if c.Config.Impersonate.UserName != "" {
 		t.Error("ServiceAccountConfig changed the admin config")
 	}
-	path := filepath.Join(t.TempDir(), "sa.kubeconfig")
+	path := filepath.Join(dir, "sa.kubeconfig")
 	if err := c.ServiceAccountKubeconfig(path, "ns", "sa"); err != nil {
 		t.Fatal(err)
 	}
@@ -119,12 +126,14 @@ func TestServiceAccountKubeconfigImpersonates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := kc.AuthInfos[kc.Contexts[kc.CurrentContext].AuthInfo]
-	if auth.Impersonate != cfg.Impersonate.UserName || !reflect.DeepEqual(auth.ImpersonateGroups, cfg.Impersonate.Groups) ||
-		auth.ClientCertificate != "/admin.crt" {
+	ctx := kc.Contexts[kc.CurrentContext]
+	auth := kc.AuthInfos[ctx.AuthInfo]
+	if auth.Impersonate != cfg.Impersonate.UserName || !reflect.DeepEqual(auth.ImpersonateGroups, cfg.Impersonate.Groups) {
 		t.Errorf("kubeconfig user %+v", auth)
 	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatal(err)
+	// Embedded, so that no client of it starts a certificate-file watcher.
+	if string(auth.ClientCertificateData) != "CERT" || string(auth.ClientKeyData) != "KEY" || auth.ClientCertificate != "" ||
+		string(kc.Clusters[ctx.Cluster].CertificateAuthorityData) != "CA" {
+		t.Errorf("certificates not embedded: user %+v cluster %+v", auth, kc.Clusters[ctx.Cluster])
 	}
 }
