@@ -69,19 +69,24 @@ func (p *AMQPPublisher) Close() error {
 // the acknowledgement of all in-sync replicas; the returned Confirm is already done.
 type KafkaPublisher struct {
 	w *kafka.Writer
+	// t is the writer's own connection pool, closed with it (kafka-go's default
+	// transport keeps its pools, and their goroutines, for the life of the process).
+	t *kafka.Transport
 }
 
 var _ Publisher = (*KafkaPublisher)(nil)
 
 // NewKafkaPublisher returns a publisher for topic on brokers.
 func NewKafkaPublisher(brokers []string, topic string) *KafkaPublisher {
-	return &KafkaPublisher{w: &kafka.Writer{
+	t := &kafka.Transport{}
+	return &KafkaPublisher{t: t, w: &kafka.Writer{
 		Addr:                   kafka.TCP(brokers...),
 		Topic:                  topic,
 		Balancer:               &kafka.Hash{},
 		RequiredAcks:           kafka.RequireAll,
 		BatchTimeout:           time.Millisecond,
 		AllowAutoTopicCreation: true,
+		Transport:              t,
 	}}
 }
 
@@ -94,9 +99,11 @@ func (p *KafkaPublisher) Publish(ctx context.Context, m wire.Message) (Confirm, 
 	return func(context.Context) error { return nil }, nil
 }
 
-// Close flushes and closes the writer.
+// Close flushes and closes the writer and its connections.
 func (p *KafkaPublisher) Close() error {
-	if err := p.w.Close(); err != nil {
+	err := p.w.Close()
+	p.t.CloseIdleConnections()
+	if err != nil {
 		return fmt.Errorf("close writer: %w", err)
 	}
 	return nil

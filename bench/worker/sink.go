@@ -48,18 +48,23 @@ func (s *AMQPSink) Close() error {
 // KafkaSink writes records to a Kafka topic, waiting for all in-sync replicas.
 type KafkaSink struct {
 	w *kafka.Writer
+	// t is the writer's own connection pool, closed with it (kafka-go's default
+	// transport keeps its pools, and their goroutines, for the life of the process).
+	t *kafka.Transport
 }
 
 var _ Sink = (*KafkaSink)(nil)
 
 // NewKafkaSink returns a sink writing to topic on brokers.
 func NewKafkaSink(brokers []string, topic string) *KafkaSink {
-	return &KafkaSink{w: &kafka.Writer{
+	t := &kafka.Transport{}
+	return &KafkaSink{t: t, w: &kafka.Writer{
 		Addr:                   kafka.TCP(brokers...),
 		Topic:                  topic,
 		RequiredAcks:           kafka.RequireAll,
 		BatchTimeout:           2 * time.Millisecond, // the default 1 s would delay every record
 		AllowAutoTopicCreation: true,
+		Transport:              t,
 	}}
 }
 
@@ -71,9 +76,11 @@ func (s *KafkaSink) Send(ctx context.Context, rec wire.Record) error {
 	return nil
 }
 
-// Close flushes and closes the writer.
+// Close flushes and closes the writer and its connections.
 func (s *KafkaSink) Close() error {
-	if err := s.w.Close(); err != nil {
+	err := s.w.Close()
+	s.t.CloseIdleConnections()
+	if err != nil {
 		return fmt.Errorf("close record writer: %w", err)
 	}
 	return nil
