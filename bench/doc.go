@@ -9,6 +9,8 @@
 //   - bench/wire: the message and record formats shared by the load generator, the
 //     worker and the watcher.
 //   - bench/worker: the worker that burst pods run (RabbitMQ and Kafka consumers).
+//   - bench/amqpconfirm: the persistent, confirmed AMQP publisher the load generator
+//     and the worker share.
 //   - bench/loadgen: publishes bursts, steady rates and ramps with confirms.
 //   - bench/watch: the watcher that records what happened during a run.
 //   - bench/report: phase statistics, the table, JSON and the timeline PNG.
