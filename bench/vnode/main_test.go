@@ -16,12 +16,10 @@ package vnodebench
 import (
 	"context"
 	"io"
-	"os"
 	"testing"
 
 	"k8s.io/klog/v2"
 
-	"github.com/surge-autoscaler/surge/test/fixtures"
 	"github.com/surge-autoscaler/surge/test/harness"
 )
 
@@ -40,11 +38,7 @@ func TestMain(m *testing.M) {
 // setup builds the worker fixture the local backend runs.
 func setup(_ context.Context, env *harness.Env) error {
 	cluster = env.Cluster
-	dir, err := os.MkdirTemp("", "surge-vnode-bench-")
-	if err != nil {
-		return err
-	}
-	harness.AtExit("worker binary", func() error { return os.RemoveAll(dir) })
-	workerBin, err = fixtures.Build(dir, "worker")
+	var err error
+	workerBin, err = harness.BuildFixture("worker")
 	return err
 }

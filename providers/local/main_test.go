@@ -2,10 +2,8 @@ package local_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
-	"github.com/surge-autoscaler/surge/test/fixtures"
 	"github.com/surge-autoscaler/surge/test/harness"
 )
 
@@ -15,13 +13,8 @@ var worker string
 // TestMain builds the worker fixture (the unit tests run it too) and fails the
 // package if a goroutine outlives the tests.
 func TestMain(m *testing.M) {
-	harness.Main(m, harness.Needs{SetupUnderShort: true}, func(context.Context, *harness.Env) error {
-		dir, err := os.MkdirTemp("", "local-test-bin")
-		if err != nil {
-			return err
-		}
-		harness.AtExit("worker binary", func() error { return os.RemoveAll(dir) })
-		worker, err = fixtures.Build(dir, "worker")
+	harness.Main(m, harness.Needs{SetupUnderShort: true}, func(context.Context, *harness.Env) (err error) {
+		worker, err = harness.BuildFixture("worker")
 		return err
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/surge-autoscaler/surge/test/fixtures"
 )
 
 // GoBuild builds the main module's package pkg (such as "./cmd/surge-scaler") into
@@ -157,4 +159,15 @@ func (p *Process) Log(max int) string {
 		b = append([]byte("[...]\n"), b[len(b)-max:]...)
 	}
 	return string(bytes.TrimSpace(b))
+}
+
+// BuildFixture builds the test program test/fixtures/<name> into a directory of its
+// own, removed at exit (see AtExit), and returns the executable's path.
+func BuildFixture(name string) (string, error) {
+	dir, err := os.MkdirTemp("", "surge-fixture-"+name+"-")
+	if err != nil {
+		return "", err
+	}
+	AtExit("fixture "+name, func() error { return os.RemoveAll(dir) })
+	return fixtures.Build(dir, name)
 }
