@@ -10,7 +10,7 @@
 //     worker and the watcher.
 //   - bench/worker: the worker that burst pods run (RabbitMQ and Kafka consumers).
 //   - bench/amqpconfirm: the persistent, confirmed AMQP publisher the load generator
-//     and the worker share.
+//     and the worker share; bench/kafkawriter: the synchronous Kafka writer they share.
 //   - bench/loadgen: publishes bursts, steady rates and ramps with confirms.
 //   - bench/watch: the watcher that records what happened during a run.
 //   - bench/report: phase statistics, the table, JSON and the timeline PNG.

@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/surge-autoscaler/surge/bench/amqpconfirm"
+	"github.com/surge-autoscaler/surge/bench/kafkawriter"
 	"github.com/surge-autoscaler/surge/bench/wire"
 )
 
@@ -68,43 +69,23 @@ func (p *AMQPPublisher) Close() error {
 // deferred confirms in kafka-go's synchronous writer, so Publish writes and waits for
 // the acknowledgement of all in-sync replicas; the returned Confirm is already done.
 type KafkaPublisher struct {
-	w *kafka.Writer
-	// t is the writer's own connection pool, closed with it (kafka-go's default
-	// transport keeps its pools, and their goroutines, for the life of the process).
-	t *kafka.Transport
+	w *kafkawriter.Writer
 }
 
 var _ Publisher = (*KafkaPublisher)(nil)
 
 // NewKafkaPublisher returns a publisher for topic on brokers.
 func NewKafkaPublisher(brokers []string, topic string) *KafkaPublisher {
-	t := &kafka.Transport{}
-	return &KafkaPublisher{t: t, w: &kafka.Writer{
-		Addr:                   kafka.TCP(brokers...),
-		Topic:                  topic,
-		Balancer:               &kafka.Hash{},
-		RequiredAcks:           kafka.RequireAll,
-		BatchTimeout:           time.Millisecond,
-		AllowAutoTopicCreation: true,
-		Transport:              t,
-	}}
+	return &KafkaPublisher{w: kafkawriter.New(brokers, topic, time.Millisecond, &kafka.Hash{})}
 }
 
 // Publish writes m and waits for the broker's acknowledgement.
 func (p *KafkaPublisher) Publish(ctx context.Context, m wire.Message) (Confirm, error) {
-	err := p.w.WriteMessages(ctx, kafka.Message{Key: []byte(m.ID), Value: wire.Encode(m), Time: m.SentTime()})
-	if err != nil {
-		return nil, fmt.Errorf("produce %q: %w", m.ID, err)
+	if err := p.w.Write(ctx, m.ID, wire.Encode(m), m.SentTime()); err != nil {
+		return nil, fmt.Errorf("produce: %w", err)
 	}
 	return func(context.Context) error { return nil }, nil
 }
 
 // Close flushes and closes the writer and its connections.
-func (p *KafkaPublisher) Close() error {
-	err := p.w.Close()
-	p.t.CloseIdleConnections()
-	if err != nil {
-		return fmt.Errorf("close writer: %w", err)
-	}
-	return nil
-}
+func (p *KafkaPublisher) Close() error { return p.w.Close() }

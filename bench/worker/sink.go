@@ -6,9 +6,9 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/surge-autoscaler/surge/bench/amqpconfirm"
+	"github.com/surge-autoscaler/surge/bench/kafkawriter"
 	"github.com/surge-autoscaler/surge/bench/wire"
 )
 
@@ -47,41 +47,23 @@ func (s *AMQPSink) Close() error {
 
 // KafkaSink writes records to a Kafka topic, waiting for all in-sync replicas.
 type KafkaSink struct {
-	w *kafka.Writer
-	// t is the writer's own connection pool, closed with it (kafka-go's default
-	// transport keeps its pools, and their goroutines, for the life of the process).
-	t *kafka.Transport
+	w *kafkawriter.Writer
 }
 
 var _ Sink = (*KafkaSink)(nil)
 
 // NewKafkaSink returns a sink writing to topic on brokers.
 func NewKafkaSink(brokers []string, topic string) *KafkaSink {
-	t := &kafka.Transport{}
-	return &KafkaSink{t: t, w: &kafka.Writer{
-		Addr:                   kafka.TCP(brokers...),
-		Topic:                  topic,
-		RequiredAcks:           kafka.RequireAll,
-		BatchTimeout:           2 * time.Millisecond, // the default 1 s would delay every record
-		AllowAutoTopicCreation: true,
-		Transport:              t,
-	}}
+	return &KafkaSink{w: kafkawriter.New(brokers, topic, 2*time.Millisecond, nil)}
 }
 
 // Send writes rec synchronously.
 func (s *KafkaSink) Send(ctx context.Context, rec wire.Record) error {
-	if err := s.w.WriteMessages(ctx, kafka.Message{Key: []byte(rec.ID), Value: wire.Encode(rec)}); err != nil {
-		return fmt.Errorf("write record %q: %w", rec.ID, err)
+	if err := s.w.Write(ctx, rec.ID, wire.Encode(rec), time.Time{}); err != nil {
+		return fmt.Errorf("record: %w", err)
 	}
 	return nil
 }
 
 // Close flushes and closes the writer and its connections.
-func (s *KafkaSink) Close() error {
-	err := s.w.Close()
-	s.t.CloseIdleConnections()
-	if err != nil {
-		return fmt.Errorf("close record writer: %w", err)
-	}
-	return nil
-}
+func (s *KafkaSink) Close() error { return s.w.Close() }
