@@ -74,7 +74,7 @@ func (s *Source) Calls(name string) int {
 	return s.get(name).calls
 }
 
-// Open returns how many built scalers of name have not been closed.
+// Open returns how many built triggers of name have not been closed.
 func (s *Source) Open(name string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -84,7 +84,7 @@ func (p *Pool) Stats() Stats {
 	return st
 }
 
-// Close closes every connection; scalers built from the Pool fail afterwards.
+// Close closes every connection; Sources built from the Pool fail afterwards.
 func (p *Pool) Close() error {
 	p.amqp.Close()
 	p.http.Close()
