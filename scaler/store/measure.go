@@ -63,8 +63,10 @@ func (s *Store) measure(ctx context.Context, e *entry, c *call) {
 	c.reading = trigger.Reading{Metric: e.meta, Sample: e.sample}
 	e.mu.Unlock()
 
-	close(c.done)
+	// Record the series before releasing the waiters: whoever saw this measurement
+	// also sees it counted.
 	e.ser.observe(v, err, now.Sub(start))
+	close(c.done)
 	if err != nil {
 		s.opts.Log.V(1).Info("measurement failed", "scaledObject", e.owner, "metric", c.reading.Key.Name, "err", err.Error())
 	}
